@@ -1,0 +1,13 @@
+import { m0001 } from './0001-init'
+
+export interface Migration {
+  version: number
+  name: string
+  /** SQL run inside the migration's transaction. */
+  up: string
+}
+
+/** Every migration, in order. Versions are 1..n with no gaps; the test checks it. */
+export const migrations: readonly Migration[] = [m0001]
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

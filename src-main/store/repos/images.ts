@@ -1,0 +1,188 @@
+import type { ImageMeta, Split } from '../../../src-shared/domain/types'
+import { stratifiedSplit, type SplitRatiosLike } from '../../../src-shared/domain/splits'
+import type { DB } from '../open'
+import { stmt } from '../statements'
+
+export interface NewImage {
+  hash: string
+  width: number
+  height: number
+  channels: number
+  format: string
+  bytes: Buffer
+  /** null where the image itself is small enough to be its own thumbnail. */
+  thumb: { mime: string; bytes: Buffer } | null
+  source: string
+  /** The split the source gave; null means "make one" (see assignSplits). */
+  split: Split | null
+  classId: number | null
+}
+
+export function hasHash(db: DB, hash: string): boolean {
+  return stmt(db, 'SELECT 1 FROM images WHERE hash = ?').get(hash) !== undefined
+}
+
+/**
+ * Inserts a batch in one transaction: each image with its bytes, thumbnail and class tag, or none
+ * of them. Images whose hash is already stored are skipped and counted as duplicates.
+ * Returns the ids of the new images whose split is still to be made.
+ */
+export function insertImages(
+  db: DB,
+  batch: readonly NewImage[],
+): { added: number; duplicates: number; unsplit: number[] } {
+  const insImage = stmt(
+    db,
+    `INSERT INTO images (hash, width, height, channels, format, byte_size, split, split_locked, status, source)
+     VALUES (@hash, @width, @height, @channels, @format, @byteSize, @split, @splitLocked, @status, @source)
+     ON CONFLICT (hash) DO NOTHING`,
+  )
+  const insData = stmt(db, 'INSERT INTO image_data (image_id, bytes) VALUES (?, ?)')
+  const insThumb = stmt(db, 'INSERT INTO thumbnails (image_id, mime, bytes) VALUES (?, ?, ?)')
+  const insTag = stmt(
+    db,
+    "INSERT INTO annotations (image_id, class_id, kind, origin) VALUES (?, ?, 'tag', 'import')",
+  )
+  return db.transaction(() => {
+    let added = 0
+    let duplicates = 0
+    const unsplit: number[] = []
+    for (const im of batch) {
+      const info = insImage.run({
+        hash: im.hash,
+        width: im.width,
+        height: im.height,
+        channels: im.channels,
+        format: im.format,
+        byteSize: im.bytes.length,
+        split: im.split ?? 'train',
+        splitLocked: im.split ? 1 : 0,
+        status: im.classId === null ? 'unlabeled' : 'labeled',
+        source: im.source,
+      })
+      if (info.changes === 0) {
+        duplicates++
+        continue
+      }
+      const id = Number(info.lastInsertRowid)
+      insData.run(id, im.bytes)
+      if (im.thumb) insThumb.run(id, im.thumb.mime, im.thumb.bytes)
+      if (im.classId !== null) insTag.run(id, im.classId)
+      if (!im.split) unsplit.push(id)
+      added++
+    }
+    return { added, duplicates, unsplit }
+  })()
+}
+
+/**
+ * Makes a seeded split, stratified by class, for the given images (or, with ids omitted, for every
+ * image whose source gave no split). Images whose split came from their source keep it.
+ */
+export function assignSplits(db: DB, ratios: SplitRatiosLike, seed: number, ids?: readonly number[]): void {
+  const rows = stmt(
+    db,
+    `SELECT i.id AS id, a.class_id AS stratum FROM images i
+     LEFT JOIN annotations a ON a.image_id = i.id AND a.kind = 'tag'
+     WHERE i.split_locked = 0`,
+  ).all() as { id: number; stratum: number | null }[]
+  const wanted = ids ? new Set(ids) : null
+  const items = wanted ? rows.filter((r) => wanted.has(r.id)) : rows
+  const split = stratifiedSplit(items, ratios, seed)
+  const upd = stmt(db, 'UPDATE images SET split = ? WHERE id = ?')
+  db.transaction(() => {
+    for (const [id, s] of split) upd.run(s, id)
+  })()
+}
+
+/** Re-splits every image (the user's "re-split"), including those whose source gave a split. */
+export function resplitAll(db: DB, ratios: SplitRatiosLike, seed: number): Record<string, number> {
+  db.transaction(() => {
+    stmt(db, 'UPDATE images SET split_locked = 0').run()
+    assignSplits(db, ratios, seed)
+  })()
+  return splitCounts(db)
+}
+
+/** The user's own choice of split for some images; kept on later automatic splits. */
+export function setSplit(db: DB, ids: readonly number[], split: Split): number {
+  const upd = stmt(db, 'UPDATE images SET split = ?, split_locked = 1 WHERE id = ?')
+  return db.transaction(() => ids.reduce((n, id) => n + upd.run(split, id).changes, 0))()
+}
+
+export function splitCounts(db: DB): Record<string, number> {
+  const rows = stmt(db, 'SELECT split, COUNT(*) AS n FROM images GROUP BY split').all() as {
+    split: string
+    n: number
+  }[]
+  return Object.fromEntries(rows.map((r) => [r.split, r.n]))
+}
+
+export interface ImageFilter {
+  split?: Split
+  /** undefined: any; null: images without a class tag. */
+  classId?: number | null
+}
+
+function whereFor(f: ImageFilter): { sql: string; params: unknown[] } {
+  const conds: string[] = []
+  const params: unknown[] = []
+  if (f.split) {
+    conds.push('i.split = ?')
+    params.push(f.split)
+  }
+  if (f.classId === null) conds.push('a.class_id IS NULL')
+  else if (f.classId !== undefined) {
+    conds.push('a.class_id = ?')
+    params.push(f.classId)
+  }
+  return { sql: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params }
+}
+
+const IMAGE_COLUMNS = `i.id, i.hash, i.width, i.height, i.channels, i.format, i.split, i.status, i.source,
+  a.class_id AS classId`
+const FROM_IMAGES = `FROM images i LEFT JOIN annotations a ON a.image_id = i.id AND a.kind = 'tag'`
+
+export function listImages(
+  db: DB,
+  f: ImageFilter,
+  offset: number,
+  limit: number,
+): { total: number; items: ImageMeta[] } {
+  const w = whereFor(f)
+  const total = (stmt(db, `SELECT COUNT(*) AS n ${FROM_IMAGES} ${w.sql}`).get(...w.params) as { n: number }).n
+  const items = stmt(
+    db,
+    `SELECT ${IMAGE_COLUMNS} ${FROM_IMAGES} ${w.sql} ORDER BY i.id LIMIT ? OFFSET ?`,
+  ).all(...w.params, limit, offset) as ImageMeta[]
+  return { total, items }
+}
+
+export interface StoredMedia {
+  hash: string
+  format: string
+  width: number
+  height: number
+  channels: number
+  /** The thumbnail's mime type; null where the image is its own thumbnail. */
+  thumbMime: string | null
+  bytes: Buffer
+}
+
+/** The stored thumbnail, or the image itself where it is small enough to be its own. */
+export function getThumbnail(db: DB, id: number): StoredMedia | undefined {
+  return stmt(
+    db,
+    `SELECT i.hash, i.format, i.width, i.height, i.channels, t.mime AS thumbMime, COALESCE(t.bytes, d.bytes) AS bytes
+     FROM images i JOIN image_data d ON d.image_id = i.id LEFT JOIN thumbnails t ON t.image_id = i.id
+     WHERE i.id = ?`,
+  ).get(id) as StoredMedia | undefined
+}
+
+export function getImageBytes(db: DB, id: number): StoredMedia | undefined {
+  return stmt(
+    db,
+    `SELECT i.hash, i.format, i.width, i.height, i.channels, NULL AS thumbMime, d.bytes
+     FROM images i JOIN image_data d ON d.image_id = i.id WHERE i.id = ?`,
+  ).get(id) as StoredMedia | undefined
+}
