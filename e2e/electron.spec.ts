@@ -16,13 +16,27 @@ function electronBinary(): string | null {
   }
 }
 
+/** better-sqlite3 built for Electron's ABI, which `npm start` makes on first use. */
+function sqliteBinding(): string | null {
+  const dir = path.join(ROOT, 'out', 'native')
+  if (!fs.existsSync(dir)) return null
+  for (const d of fs.readdirSync(dir)) {
+    const f = path.join(dir, d, 'build', 'Release', 'better_sqlite3.node')
+    if (fs.existsSync(f)) return f
+  }
+  return null
+}
+
 const binary = electronBinary()
+const binding = sqliteBinding()
 const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY)
 const why = !binary
   ? 'the Electron binary is not installed on this machine (its download is refused here), so the window cannot open'
   : !hasDisplay
     ? 'there is no display to open the Electron window on'
-    : ''
+    : !binding
+      ? 'better-sqlite3 has not been built for Electron yet (npm start builds it)'
+      : ''
 
 test('the Electron window opens the demo project through the preload API', async () => {
   if (why)
@@ -31,7 +45,11 @@ test('the Electron window opens the demo project through the preload API', async
   const app = await electron.launch({
     executablePath: binary!,
     args: [ROOT],
-    env: { ...process.env, SMALLSET_DEMO_DIR: path.join(tempDir('electron'), 'demo') },
+    env: {
+      ...process.env,
+      SMALLSET_DEMO_DIR: path.join(tempDir('electron'), 'demo'),
+      SMALLSET_SQLITE_BINDING: binding!,
+    },
   })
   const win = await app.firstWindow()
   await expect(win.getByTestId('count-images')).toHaveText('300')

@@ -49,10 +49,49 @@ function electronBlocker() {
   return null
 }
 
-const why = electronBlocker()
+/**
+ * better-sqlite3 built for Electron's ABI, kept apart from node_modules' Node build (which the CLI
+ * and tests use): a copy of the package, compiled once per Electron version with node-gyp against
+ * Electron's headers. Returns the .node file, or null (with the reason printed) when it cannot.
+ */
+function electronSqliteBinding() {
+  const version = require('electron/package.json').version
+  const dir = path.join(root, 'out', 'native', `better-sqlite3-electron-${version}`)
+  const binding = path.join(dir, 'build', 'Release', 'better_sqlite3.node')
+  if (fs.existsSync(binding)) return binding
+  console.log(`smallset: building better-sqlite3 for Electron ${version} (once)…`)
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.cpSync(path.dirname(require.resolve('better-sqlite3/package.json')), dir, { recursive: true })
+  fs.rmSync(path.join(dir, 'build'), { recursive: true, force: true })
+  const gyp = process.env.npm_config_node_gyp ?? require.resolve('node-gyp/bin/node-gyp.js')
+  const ok = run(
+    process.execPath,
+    [
+      gyp,
+      'rebuild',
+      '--release',
+      `--target=${version}`,
+      '--dist-url=https://electronjs.org/headers',
+      '--runtime=electron',
+    ],
+    { cwd: dir, env: { ...process.env, npm_config_nodedir: '' } },
+  )
+  return ok && fs.existsSync(binding) ? binding : null
+}
+
+let why = electronBlocker()
+let binding = null
+if (why === null) {
+  binding = electronSqliteBinding()
+  if (!binding) why = 'better-sqlite3 could not be built for Electron (see above)'
+}
 if (why === null) {
   const electron = require('electron')
-  const child = spawn(electron, ['.', ...args], { cwd: root, stdio: 'inherit' })
+  const child = spawn(electron, ['.', ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, SMALLSET_SQLITE_BINDING: binding },
+  })
   child.on('exit', (code) => process.exit(code ?? 0))
 } else {
   console.log(`smallset: opening in your browser instead of an Electron window, because ${why}.`)

@@ -3,6 +3,7 @@ import { app, BrowserWindow, ipcMain, protocol } from 'electron'
 import { SmallsetApp } from './api/app'
 import { openDemoProject } from './project/demo'
 import { resourcesDir } from './paths'
+import { useSqliteBinding } from './store/open'
 
 /** Electron lifecycle and windows only: every service lives in SmallsetApp. */
 
@@ -10,6 +11,8 @@ protocol.registerSchemesAsPrivileged([
   { scheme: 'smallset-media', privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ])
 
+// better-sqlite3 built for Electron's ABI by scripts/start.mjs; node_modules holds the Node build.
+useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
 const service = new SmallsetApp()
 
 function projectArg(): string | undefined {

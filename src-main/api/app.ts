@@ -13,9 +13,11 @@ import {
   type ImportRequest,
   type ProjectSummary,
   type ReqParsed,
-  type Res,
   type Result,
 } from '../../src-shared/api/contract'
+import { annotateHandlers } from './annotate'
+import type { AppContext, HandlerMap } from './context'
+import { trainHandlers } from './train'
 import { displayable } from '../media/decode'
 import { runImport, type ImportOptions } from '../media/import'
 import { createProjectStore, openProjectStore, type DB } from '../store/open'
@@ -28,13 +30,11 @@ export const APP_VERSION = '0.1.0'
 
 export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
 
-type Handler<C extends Channel> = (req: ReqParsed<C>) => Promise<Res<C>> | Res<C>
-
 /**
  * The app's services behind the typed contract. It holds no Electron import: the Electron main
  * process, the web host, the CLI and the tests all drive this same object.
  */
-export class SmallsetApp {
+export class SmallsetApp implements AppContext {
   private db: DB | null = null
   private dir: string | null = null
   private readonly imports = new Map<string, AbortController>()
@@ -47,7 +47,7 @@ export class SmallsetApp {
     return () => this.listeners.delete(listener)
   }
 
-  private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+  emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
     const checked = checkEvent(event, payload)
     for (const l of this.listeners) l(event, checked)
   }
@@ -56,7 +56,7 @@ export class SmallsetApp {
     return this.dir
   }
 
-  private requireDb(): DB {
+  requireDb(): DB {
     if (!this.db) throw new ApiError('no_project', 'No project is open: create or open one first')
     return this.db
   }
@@ -115,10 +115,18 @@ export class SmallsetApp {
     return { jobId }
   }
 
-  readonly handlers: { [C in Channel]: Handler<C> } = {
+  readonly handlers: HandlerMap<Channel> = {
+    ...annotateHandlers(this),
+    ...trainHandlers(this),
     'app.info': () => ({ version: APP_VERSION, project: this.db ? this.summary() : null }),
     'project.create': (r) => this.createProject(r.dir, r.name),
     'project.open': (r) => this.openProject(r.dir),
+    'project.close': () => {
+      if (this.imports.size)
+        throw new ApiError('busy', 'An import is running: cancel it or let it finish first')
+      this.close()
+      return { ok: true as const }
+    },
     'project.counts': () => projectCounts(this.requireDb()),
     'classes.list': () => listClasses(this.requireDb()),
     'images.list': (r) =>

@@ -40,8 +40,18 @@ function configure(db: DB): void {
   db.pragma('busy_timeout = 5000')
 }
 
+let nativeBinding: string | undefined
+
+/**
+ * Electron needs better-sqlite3 built for its own ABI, while the CLI and tests use the Node build
+ * in node_modules. The Electron entry point names its build here (see scripts/start.mjs).
+ */
+export function useSqliteBinding(file: string | undefined): void {
+  nativeBinding = file
+}
+
 export function openDatabase(file: string): DB {
-  const db = new Database(file)
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {})
   try {
     // Checked before anything is written, so a newer project is not touched at all.
     refuseNewer(db, migrations)

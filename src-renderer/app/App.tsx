@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react'
 import type { ProjectSummary } from '../../src-shared/api/contract'
 import { call } from './api-client'
 import { ProjectPicker } from '../features/projects/ProjectPicker'
-import { LibraryView } from '../features/library/LibraryView'
+import { ProjectShell } from './ProjectShell'
 
 export function App() {
   const [project, setProject] = useState<ProjectSummary | null>(null)
@@ -30,7 +30,7 @@ export function App() {
         </div>
       )}
       {project ? (
-        <LibraryView project={project} onChanged={refresh} onCloseProject={() => setProject(null)} />
+        <ProjectShell project={project} onChanged={refresh} onCloseProject={() => setProject(null)} />
       ) : (
         <ProjectPicker onOpened={setProject} />
       )}

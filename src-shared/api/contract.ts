@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { ClassLabel, Counts, ImageMeta, Split } from '../domain/types'
+import { annotateCalls, annotateEvents } from './annotate'
+import { trainCalls, trainEvents } from './train'
 
 /**
  * The one API contract. Every call is `domain.verb` with a request and a response schema; every
@@ -69,10 +71,9 @@ export const ImportProgress = z.object({
 })
 export type ImportProgress = z.infer<typeof ImportProgress>
 
-const Empty = z.object({}).strict()
-const Ok = z.object({ ok: z.literal(true) })
+import { Empty, Ok } from './common'
 
-export const calls = {
+const coreCalls = {
   'app.info': {
     req: Empty,
     res: z.object({ version: z.string(), project: ProjectSummary.nullable() }),
@@ -82,6 +83,7 @@ export const calls = {
     res: ProjectSummary,
   },
   'project.open': { req: z.object({ dir: z.string().min(1) }), res: ProjectSummary },
+  'project.close': { req: Empty, res: Ok },
   'project.counts': { req: Empty, res: Counts },
   'classes.list': { req: Empty, res: z.array(ClassLabel) },
   'images.list': {
@@ -106,6 +108,9 @@ export const calls = {
   'import.cancel': { req: z.object({ jobId: z.string() }), res: Ok },
 } as const
 
+/** Every call: the core ones above, labeling (./annotate.ts) and training (./train.ts). */
+export const calls = { ...coreCalls, ...annotateCalls, ...trainCalls } as const
+
 export const events = {
   'import.progress': ImportProgress,
   'import.finished': z.object({ jobId: z.string(), report: ImportReport }),
@@ -113,15 +118,17 @@ export const events = {
     jobId: z.string(),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
+  ...annotateEvents,
+  ...trainEvents,
 } as const
 
 export type Calls = typeof calls
-export type Channel = keyof Calls
+export type Channel = keyof Calls & string
 export type Req<C extends Channel> = z.input<Calls[C]['req']>
 export type ReqParsed<C extends Channel> = z.output<Calls[C]['req']>
 export type Res<C extends Channel> = z.output<Calls[C]['res']>
 export type Events = typeof events
-export type EventName = keyof Events
+export type EventName = keyof Events & string
 export type EventPayload<E extends EventName> = z.output<Events[E]>
 
 export const ERROR_CODES = [

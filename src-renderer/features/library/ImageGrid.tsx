@@ -16,11 +16,14 @@ export function ImageGrid({
   classes,
   selection,
   onSelectionChange,
+  onOpen,
 }: {
   filter: Filter
   classes: ClassLabel[]
   selection: Set<number>
   onSelectionChange: (s: Set<number>) => void
+  /** Double-click: open the image in the editor. */
+  onOpen: (imageId: number) => void
 }) {
   const scrollRef = useRef<HTMLDivElement>(null)
   const [width, setWidth] = useState(800)
@@ -127,6 +130,7 @@ export function ImageGrid({
                   data-image-id={im.id}
                   title={`${im.source}\n${im.width}×${im.height} · ${im.split}${cls ? ` · ${cls.name}` : ''}`}
                   onClick={(e) => click(e, index, im.id)}
+                  onDoubleClick={() => onOpen(im.id)}
                 >
                   <img
                     src={api.mediaUrl('thumb', im.id)}

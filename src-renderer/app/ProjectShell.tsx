@@ -1,0 +1,120 @@
+import { useCallback, useEffect, useState } from 'react'
+import type { ProjectSummary } from '../../src-shared/api/contract'
+import type { ClassLabel } from '../../src-shared/domain/types'
+import { SPLITS } from '../../src-shared/domain/types'
+import { call } from './api-client'
+import { AnnotateView } from '../features/annotate/AnnotateView'
+import { ImportDialog } from '../features/import/ImportDialog'
+import { LibraryView } from '../features/library/LibraryView'
+import { ResplitDialog } from '../features/library/ResplitDialog'
+import { TrainView } from '../features/train/TrainView'
+
+export type View = { kind: 'library' } | { kind: 'annotate'; imageId: number | null } | { kind: 'train' }
+
+/** An open project: its counts at a glance, the screens (library, annotate, train) and project actions. */
+export function ProjectShell({
+  project,
+  onChanged,
+  onCloseProject,
+}: {
+  project: ProjectSummary
+  onChanged: () => Promise<void>
+  onCloseProject: () => void
+}) {
+  const [view, setView] = useState<View>({ kind: 'library' })
+  const [classes, setClasses] = useState<ClassLabel[]>([])
+  const [dialog, setDialog] = useState<'import' | 'resplit' | null>(null)
+  const [generation, setGeneration] = useState(0)
+  const [error, setError] = useState<string | null>(null)
+  const c = project.counts
+
+  useEffect(() => {
+    call('classes.list', {}).then(setClasses, (e: Error) => setError(e.message))
+  }, [project])
+
+  /** After anything that changes images, classes or splits: refresh counts and reload the grid. */
+  const changed = useCallback(async () => {
+    setGeneration((g) => g + 1)
+    await onChanged()
+  }, [onChanged])
+
+  const tab = (kind: View['kind'], label: string) => (
+    <button
+      className={view.kind === kind ? 'tab on' : 'tab'}
+      onClick={() => setView(kind === 'annotate' ? { kind, imageId: null } : ({ kind } as View))}
+    >
+      {label}
+    </button>
+  )
+
+  return (
+    <div className="library">
+      <header className="topbar">
+        <div className="title">
+          <strong data-testid="project-name">{project.name}</strong>
+          <span className="muted path">{project.dir}</span>
+        </div>
+        <nav className="tabs">
+          {tab('library', 'Images')}
+          {tab('annotate', 'Annotate')}
+          {tab('train', 'Train')}
+        </nav>
+        <div className="stats" data-testid="counts">
+          <span className="stat">
+            <b data-testid="count-images">{c.images.toLocaleString('en')}</b> images
+          </span>
+          {SPLITS.map((s) => (
+            <span key={s} className={`stat split-${s}`}>
+              <b data-testid={`count-${s}`}>{(c.bySplit[s] ?? 0).toLocaleString('en')}</b> {s}
+            </span>
+          ))}
+          <span className="stat">
+            <b>{classes.length}</b> classes
+          </span>
+          {Object.entries(c.byAnnotationKind)
+            .filter(([k]) => k !== 'tag')
+            .map(([k, v]) => (
+              <span key={k} className="stat">
+                <b>{v}</b> {k}
+                {k === 'box' ? 'es' : 's'}
+              </span>
+            ))}
+        </div>
+        <div className="actions">
+          <button className="primary" onClick={() => setDialog('import')}>
+            Import…
+          </button>
+          <button onClick={() => setDialog('resplit')} disabled={!c.images}>
+            Re-split…
+          </button>
+          <button
+            onClick={() => call('project.close', {}).then(onCloseProject, (e: Error) => setError(e.message))}
+          >
+            Switch project
+          </button>
+        </div>
+      </header>
+      {error && (
+        <div className="banner error" role="alert">
+          {error} <button onClick={() => setError(null)}>Dismiss</button>
+        </div>
+      )}
+      {view.kind === 'library' && (
+        <LibraryView
+          key={generation}
+          project={project}
+          classes={classes}
+          onChanged={changed}
+          onImport={() => setDialog('import')}
+          onOpenImage={(imageId) => setView({ kind: 'annotate', imageId })}
+        />
+      )}
+      {view.kind === 'annotate' && (
+        <AnnotateView project={project} imageId={view.imageId} onChanged={changed} />
+      )}
+      {view.kind === 'train' && <TrainView project={project} onChanged={changed} />}
+      {dialog === 'import' && <ImportDialog onClose={() => setDialog(null)} onImported={changed} />}
+      {dialog === 'resplit' && <ResplitDialog onClose={() => setDialog(null)} onDone={changed} />}
+    </div>
+  )
+}
