@@ -71,11 +71,13 @@ export class SmallsetApp implements AppContext {
     }
   }
 
-  private setProject(db: DB, dir: string): ProjectSummary {
+  private refuseWhileBusy(): void {
     if (this.imports.size) {
-      db.close()
       throw new ApiError('busy', 'An import is running: cancel it or let it finish before switching projects')
     }
+  }
+
+  private setProject(db: DB, dir: string): ProjectSummary {
     this.db?.close()
     this.db = db
     this.dir = dir
@@ -84,11 +86,13 @@ export class SmallsetApp implements AppContext {
 
   createProject(dir: string, name?: string): ProjectSummary {
     const abs = path.resolve(dir)
+    this.refuseWhileBusy()
     return this.setProject(createProjectStore(abs, name ?? path.basename(abs)), abs)
   }
 
   openProject(dir: string): ProjectSummary {
     const abs = path.resolve(dir)
+    this.refuseWhileBusy()
     return this.setProject(openProjectStore(abs), abs)
   }
 

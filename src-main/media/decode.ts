@@ -84,7 +84,8 @@ export async function decodeImage(bytes: Buffer): Promise<Decoded> {
   }
   const format = meta.format ?? 'unknown'
   if (!SUPPORTED_FORMATS.has(format)) throw new DecodeError(`unsupported format: ${format}`)
-  const { width, height } = meta
+  // The size as shown: EXIF-rotated photos swap width and height, as their thumbnails do.
+  const { width, height } = meta.autoOrient ?? meta
   if (!width || !height) throw new DecodeError('image header gives no width or height')
   if (width * height > MAX_PIXELS) {
     throw new DecodeError(

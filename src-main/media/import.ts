@@ -231,6 +231,16 @@ export async function runImport(
     }
     const chunk = units.slice(start, start + CONCURRENCY)
     const results = await Promise.allSettled(chunk.map((u) => u.prepare()))
+    // libvips reports errors per thread, so a failure decoded beside others can carry another
+    // file's message, or none. Failures are rare: decode each again on its own for its true reason.
+    for (let i = 0; i < results.length; i++) {
+      if (results[i]!.status === 'rejected') {
+        results[i] = await chunk[i]!.prepare().then(
+          (value) => ({ status: 'fulfilled', value }) as const,
+          (reason: unknown) => ({ status: 'rejected', reason }) as const,
+        )
+      }
+    }
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
         if (r.value === 'duplicate') duplicates++

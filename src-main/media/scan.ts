@@ -148,6 +148,8 @@ export async function scanSources(paths: readonly string[], format: ImportFormat
   const failures: ImportFailure[] = []
   const items: ScanItem[] = []
   let ignored = 0
+  // IDX files are paired across every path given, so images and labels may be named separately.
+  const idxFiles: string[] = []
   for (const given of paths) {
     const root = path.resolve(given)
     let st: import('node:fs').Stats
@@ -165,7 +167,6 @@ export async function scanSources(paths: readonly string[], format: ImportFormat
       const loose = found.some((f) => f.rel.length === 1 && classify(f.abs) === 'image')
       byFolders = !loose && found.some((f) => f.rel.length > 1)
     }
-    const idxFiles: string[] = []
     for (const f of found) {
       const kind = classify(f.abs)
       if (kind === 'idx') {
@@ -201,8 +202,8 @@ export async function scanSources(paths: readonly string[], format: ImportFormat
       }
       items.push({ kind: 'file', path: f.abs, split, className })
     }
-    items.push(...pairIdx(idxFiles, failures))
   }
+  items.push(...pairIdx([...new Set(idxFiles)], failures))
   // train, then val, then test, then unsplit (a stable sort): image ids follow the usual order.
   const rank = (s: Split | null) => (s === null ? 3 : ['train', 'val', 'test'].indexOf(s))
   items.sort((a, b) => rank(a.split) - rank(b.split))

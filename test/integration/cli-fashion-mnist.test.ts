@@ -20,7 +20,9 @@ describe('smallset CLI on the real Fashion-MNIST', () => {
   it('imports all 70,000 images as train and test, in the right classes, and a second import changes nothing', async () => {
     const dir = path.join(tempDir('fmnist'), 'project')
     await smallset('init', dir)
-    const first = JSON.parse((await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout)
+    const first = JSON.parse(
+      (await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout,
+    )
     expect(first).toMatchObject({ added: 70_000, duplicates: 0, failed: [], cancelled: false })
 
     const info = JSON.parse((await smallset('info', dir, '--json')).stdout) as Info
@@ -42,7 +44,9 @@ describe('smallset CLI on the real Fashion-MNIST', () => {
     db.close()
     expect(first3.map((r) => r.name)).toEqual(['Ankle boot', 'T-shirt/top', 'T-shirt/top'])
 
-    const again = JSON.parse((await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout)
+    const again = JSON.parse(
+      (await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout,
+    )
     expect(again).toMatchObject({ added: 0, duplicates: 70_000, failed: [] })
     expect(JSON.parse((await smallset('info', dir, '--json')).stdout)).toEqual(info)
   }, 180_000)
@@ -95,7 +99,9 @@ describe('smallset CLI on the real Fashion-MNIST', () => {
     // The project opens, and importing again completes what was cut off.
     const before = JSON.parse((await smallset('info', dir, '--json')).stdout) as Info
     expect(before.images).toBe(counts.images)
-    const rest = JSON.parse((await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout)
+    const rest = JSON.parse(
+      (await smallset('import', dir, FASHION_MNIST, '--preset', 'fashion-mnist', '--json')).stdout,
+    )
     expect(rest.added + rest.duplicates).toBe(70_000)
     expect(JSON.parse((await smallset('info', dir, '--json')).stdout).images).toBe(70_000)
   }, 180_000)

@@ -17,7 +17,9 @@ export function assertBuilt(): void {
 
 export function assertFashionMnist(): void {
   if (!fs.existsSync(path.join(FASHION_MNIST, 'train-images-idx3-ubyte.gz'))) {
-    throw new Error(`${FASHION_MNIST} is missing: apt-get install -y dataset-fashion-mnist (scripts/test-all.sh does it)`)
+    throw new Error(
+      `${FASHION_MNIST} is missing: apt-get install -y dataset-fashion-mnist (scripts/test-all.sh does it)`,
+    )
   }
 }
 

@@ -77,8 +77,14 @@ describe('web host', () => {
       ok: false,
       error: { code: 'invalid_request' },
     })
-    expect(await (await call('nope.nothing', {})).json()).toMatchObject({ ok: false, error: { code: 'unknown_channel' } })
-    expect(await (await call('project.counts', {})).json()).toMatchObject({ ok: false, error: { code: 'no_project' } })
+    expect(await (await call('nope.nothing', {})).json()).toMatchObject({
+      ok: false,
+      error: { code: 'unknown_channel' },
+    })
+    expect(await (await call('project.counts', {})).json()).toMatchObject({
+      ok: false,
+      error: { code: 'no_project' },
+    })
     const missing = await (await call('project.open', { dir: path.join(work, 'missing') })).json()
     expect(missing).toMatchObject({ ok: false, error: { code: 'not_found' } })
     expect(missing.error.message).toContain(path.join(work, 'missing'))
@@ -88,7 +94,9 @@ describe('web host', () => {
     const src = path.join(work, 'src')
     fs.mkdirSync(src)
     for (let i = 0; i < 3; i++) {
-      await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 80 * i, g: 90, b: 30 } } })
+      await sharp({
+        create: { width: 300, height: 200, channels: 3, background: { r: 80 * i, g: 90, b: 30 } },
+      })
         .png()
         .toFile(path.join(src, `im${i}.png`))
     }
@@ -127,7 +135,9 @@ describe('web host', () => {
       report: { added: number; failed: { path: string; reason: string }[] }
     }
     expect(done.report.added).toBe(3)
-    expect(done.report.failed).toEqual([{ path: path.join(src, 'fake.png'), reason: expect.stringMatching(/not a recognised image/) }])
+    expect(done.report.failed).toEqual([
+      { path: path.join(src, 'fake.png'), reason: expect.stringMatching(/not a recognised image/) },
+    ])
     expect(events.some((e) => e.event === 'import.progress')).toBe(true)
 
     const list = await (await call('images.list', {})).json()
