@@ -11,6 +11,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src-main/index.ts'),
           cli: resolve(__dirname, 'src-main/cli.ts'),
+          // The trainer process, forked by the app and the CLI (src-main/train/host/runner.ts).
+          'train-worker': resolve(__dirname, 'src-main/train/host/worker.ts'),
         },
       },
     },

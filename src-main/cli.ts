@@ -1,6 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
-import { ApiError, CLASS_PRESETS, IMPORT_FORMATS, type ImportRequest } from '../src-shared/api/contract'
+import {
+  ApiError,
+  CLASS_PRESETS,
+  IMPORT_FORMATS,
+  type EventPayload,
+  type ImportRequest,
+} from '../src-shared/api/contract'
+import { MODEL_PRESETS, type RunDetail, type TrainConfig } from '../src-shared/api/train'
+import { AUGMENT_PRESET_CONFIGS } from './train/models/presets'
 import { SmallsetApp, APP_VERSION } from './api/app'
 import { startWebHost } from './host/web'
 import { openDemoProject } from './project/demo'
@@ -25,6 +33,23 @@ function openOrFail(app: SmallsetApp, dir: string): void {
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e))
   }
+}
+
+interface TrainFlags {
+  model: string
+  epochs?: number
+  lr?: number
+  batch?: number
+  optimizer?: 'sgd' | 'adam' | 'rmsprop'
+  momentum?: number
+  seed?: number
+  validation?: string
+  patience?: number
+  augment?: string
+  testEachEpoch?: boolean
+  pin?: string
+  backend?: string
+  json?: boolean
 }
 
 const program = new Command()
@@ -171,6 +196,151 @@ program
           .join(', ') || 'none'
       }\n`,
     )
+  })
+
+program
+  .command('train')
+  .description('train a classifier; prints one JSON line per epoch with --json, then a summary')
+  .argument('<project-dir>')
+  .addOption(
+    new Option('--model <preset>', 'model preset')
+      .choices(MODEL_PRESETS.filter((m) => m !== 'custom'))
+      .default('seed-cnn'),
+  )
+  .option('--epochs <n>', "epochs (default: the preset's)", int)
+  .option('--lr <x>', 'learning rate', Number)
+  .option('--batch <n>', 'batch size', int)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'rmsprop']))
+  .option('--momentum <x>', 'SGD momentum', Number)
+  .option('--seed <n>', 'seed', int)
+  .option('--validation <source>', "'val', 'test', or a fraction of train such as 0.1")
+  .option('--patience <n>', 'early stopping patience (epochs)', int)
+  .addOption(
+    new Option('--augment <preset>', 'augmentation preset').choices(Object.keys(AUGMENT_PRESET_CONFIGS)),
+  )
+  .option('--test-each-epoch', 'evaluate on the test split after every epoch')
+  .option('--pin <ids>', 'comma-separated image ids whose top-3 is recorded every epoch')
+  .addOption(new Option('--backend <name>', 'force a backend').choices(['tensorflow', 'wasm', 'cpu']))
+  .option('--json', 'JSON lines')
+  .action(async (dir: string, o: TrainFlags) => {
+    if (o.backend) process.env.SMALLSET_BACKEND = o.backend
+    const app = new SmallsetApp()
+    openOrFail(app, dir)
+    const out = (v: unknown) => process.stdout.write((typeof v === 'string' ? v : JSON.stringify(v)) + '\n')
+    const defaults = await app.dispatch('train.defaults', { model: o.model })
+    if (!defaults.ok) fail(defaults.error.message)
+    const base = defaults.value as TrainConfig
+    const config: TrainConfig = {
+      ...base,
+      ...(o.epochs !== undefined && { epochs: o.epochs }),
+      ...(o.lr !== undefined && { learningRate: o.lr }),
+      ...(o.batch !== undefined && { batchSize: o.batch }),
+      ...(o.optimizer && { optimizer: o.optimizer }),
+      ...(o.momentum !== undefined && { momentum: o.momentum }),
+      ...(o.seed !== undefined && { seed: o.seed }),
+      ...(o.validation && {
+        validation: o.validation === 'val' || o.validation === 'test' ? o.validation : Number(o.validation),
+      }),
+      ...(o.patience && { earlyStopping: { patience: o.patience } }),
+      ...(o.augment && { augment: AUGMENT_PRESET_CONFIGS[o.augment as keyof typeof AUGMENT_PRESET_CONFIGS] }),
+      ...(o.testEachEpoch && { testEachEpoch: true }),
+      ...(o.pin && { pinnedImageIds: o.pin.split(',').map(Number) }),
+    }
+    let backend = ''
+    let runId = -1
+    const finished = new Promise<void>((resolve) => {
+      app.onEvent((event, p) => {
+        if (event === 'train.started') {
+          const e = p as EventPayload<'train.started'>
+          backend = e.backend.name
+          if (!o.json) out(`backend: ${e.backend.name} (${e.backend.reason})`)
+        } else if (event === 'train.epoch') {
+          const e = p as EventPayload<'train.epoch'>
+          const m = e.metrics
+          if (o.json) out({ type: 'epoch', run: e.runId, ...m })
+          else
+            out(
+              `epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(100 * m.acc).toFixed(2)}%` +
+                (m.valAcc !== null
+                  ? ` | val loss ${m.valLoss!.toFixed(4)} acc ${(100 * m.valAcc).toFixed(2)}%`
+                  : '') +
+                (m.testAcc !== null ? ` | test acc ${(100 * m.testAcc).toFixed(2)}%` : '') +
+                ` | ${Math.round(m.imagesPerS)} img/s`,
+            )
+        } else if (event === 'train.batch' && !o.json && process.stderr.isTTY) {
+          const e = p as EventPayload<'train.batch'>
+          process.stderr.write(
+            `\r  epoch ${e.epoch} batch ${e.batch}/${e.batches} loss ${e.smoothLoss.toFixed(4)} ${Math.round(e.imagesPerS)} img/s  `,
+          )
+        } else if (event === 'train.finished' && (p as EventPayload<'train.finished'>).runId === runId)
+          resolve()
+      })
+    })
+    const started = await app.dispatch('train.start', { config })
+    if (!started.ok) fail(started.error.message)
+    runId = (started.value as { runId: number }).runId
+    process.once('SIGINT', () => void app.dispatch('train.cancel', { runId }))
+    await finished
+    const detail = await app.dispatch('runs.get', { runId })
+    app.close()
+    if (!detail.ok) fail(detail.error.message)
+    const d = detail.value as RunDetail
+    const history = d.history
+    const trained = history.reduce((n, h) => n + h.imagesPerS * h.seconds, 0)
+    const seconds = history.reduce((n, h) => n + h.seconds, 0)
+    const summary = {
+      type: 'summary',
+      run: runId,
+      status: d.summary.status,
+      error: d.summary.error,
+      model: o.model,
+      epochs: history.length,
+      backend: d.summary.backend ?? backend,
+      test_accuracy: d.evaluation?.accuracy ?? null,
+      test_loss: d.evaluation?.loss ?? null,
+      train_samples_per_s: seconds ? trained / seconds : null,
+      best_epoch: d.summary.bestEpoch,
+      per_class_accuracy:
+        d.evaluation?.perClass.map((p) => ({ class_id: p.classId, accuracy: p.accuracy })) ?? null,
+    }
+    if (o.json) out(summary)
+    else
+      out(
+        `run ${runId} ${summary.status}: test accuracy ${summary.test_accuracy === null ? 'n/a' : (100 * summary.test_accuracy).toFixed(2) + '%'}, ` +
+          `${Math.round(summary.train_samples_per_s ?? 0)} training img/s on ${summary.backend}` +
+          (summary.error ? ` (${summary.error})` : ''),
+      )
+    process.exitCode = d.summary.status === 'done' ? 0 : d.summary.status === 'cancelled' ? 130 : 1
+  })
+
+program
+  .command('eval')
+  .description(
+    "a run's evaluation on its test split: accuracy, per-class accuracy, confusion matrix, wrong samples",
+  )
+  .argument('<project-dir>')
+  .requiredOption('--run <id>', 'run id', int)
+  .option('--json', 'print JSON')
+  .action(async (dir: string, o: { run: number; json?: boolean }) => {
+    const app = new SmallsetApp()
+    openOrFail(app, dir)
+    const r = await app.dispatch('runs.get', { runId: o.run })
+    app.close()
+    if (!r.ok) fail(r.error.message)
+    const d = r.value as RunDetail
+    if (!d.evaluation) fail(`run ${o.run} has no evaluation (it is ${d.summary.status}); resume it to finish`)
+    const ev = d.evaluation
+    if (o.json) {
+      process.stdout.write(
+        JSON.stringify({ run: o.run, status: d.summary.status, ...ev, test_accuracy: ev.accuracy }) + '\n',
+      )
+      return
+    }
+    process.stdout.write(
+      `run ${o.run}: test accuracy ${(100 * ev.accuracy).toFixed(2)}% on ${ev.samples} images\n`,
+    )
+    for (const p of ev.perClass)
+      process.stdout.write(`  class ${p.classId}: ${(100 * p.accuracy).toFixed(1)}% of ${p.count}\n`)
   })
 
 program

@@ -18,6 +18,8 @@ import {
 import { annotateHandlers } from './annotate'
 import type { AppContext, HandlerMap } from './context'
 import { trainHandlers } from './train'
+import { TrainRunner } from '../train/host/runner'
+import { failOrphanedRuns } from '../store/repos/runs'
 import { displayable } from '../media/decode'
 import { runImport, type ImportOptions } from '../media/import'
 import { createProjectStore, openProjectStore, type DB } from '../store/open'
@@ -78,6 +80,9 @@ export class SmallsetApp implements AppContext {
   }
 
   private setProject(db: DB, dir: string): ProjectSummary {
+    this.training.stopAll()
+    // Runs a dead process left 'running' or 'queued' become resumable.
+    failOrphanedRuns(db)
     this.db?.close()
     this.db = db
     this.dir = dir
@@ -119,9 +124,12 @@ export class SmallsetApp implements AppContext {
     return { jobId }
   }
 
+  /** Training runs, one at a time, each in its own trainer process. */
+  readonly training = new TrainRunner(this)
+
   readonly handlers: HandlerMap<Channel> = {
     ...annotateHandlers(this),
-    ...trainHandlers(this),
+    ...trainHandlers(this, this.training),
     'app.info': () => ({ version: APP_VERSION, project: this.db ? this.summary() : null }),
     'project.create': (r) => this.createProject(r.dir, r.name),
     'project.open': (r) => this.openProject(r.dir),
@@ -179,6 +187,7 @@ export class SmallsetApp implements AppContext {
   }
 
   close(): void {
+    this.training.stopAll()
     for (const ac of this.imports.values()) ac.abort()
     this.db?.close()
     this.db = null

@@ -1,4 +1,279 @@
-/** Training calls and events (the training lab): merged into the contract in ./contract.ts. */
-export const trainCalls = {} as const
+import { z } from 'zod'
+import { Empty, Ok } from './common'
 
-export const trainEvents = {} as const
+/** Training calls and events (the training lab): merged into the contract in ./contract.ts. */
+
+export const MODEL_PRESETS = [
+  'seed-mlp',
+  'seed-mlp-dropout',
+  'seed-cnn',
+  'seed-cnn-bn',
+  'seed-cats-dogs',
+  'custom',
+] as const
+export const ModelPreset = z.enum(MODEL_PRESETS)
+export type ModelPreset = z.infer<typeof ModelPreset>
+
+export const ACTIVATIONS = ['relu', 'elu', 'leakyRelu', 'tanh', 'sigmoid', 'linear'] as const
+export const Activation = z.enum(ACTIVATIONS)
+export type Activation = z.infer<typeof Activation>
+
+const pos = z.number().int().min(1)
+
+/** One layer of a custom stack. Shapes are inferred from the input. */
+export const LayerSpec = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('conv'),
+    filters: pos.max(1024),
+    kernel: pos.max(15),
+    stride: pos.max(8).default(1),
+    padding: z.enum(['valid', 'same']).default('valid'),
+    activation: Activation.default('linear'),
+  }),
+  z.object({
+    type: z.literal('pool'),
+    kind: z.enum(['max', 'avg']).default('max'),
+    size: pos.max(8).default(2),
+  }),
+  z.object({ type: z.literal('activation'), fn: Activation }),
+  z.object({ type: z.literal('batchnorm') }),
+  z.object({ type: z.literal('dropout'), rate: z.number().min(0).max(0.95) }),
+  z.object({ type: z.literal('flatten') }),
+  z.object({ type: z.literal('dense'), units: pos.max(8192), activation: Activation.default('linear') }),
+])
+export type LayerSpec = z.input<typeof LayerSpec>
+
+/**
+ * Geometric augmentation, applied on the fly to training batches only. Ranges are ± around the
+ * identity: rotation in degrees, zoom/translate as fractions of the image size, shear in degrees.
+ */
+export const AugmentConfig = z.object({
+  hflip: z.boolean().default(false),
+  vflip: z.boolean().default(false),
+  rotationDeg: z.number().min(0).max(180).default(0),
+  zoom: z.number().min(0).max(0.9).default(0),
+  /** Independent scale range, as torchvision's RandomAffine(scale=(a, b)); overrides zoom when set. */
+  scale: z.tuple([z.number().min(0.1), z.number().max(4)]).optional(),
+  translate: z.number().min(0).max(0.5).default(0),
+  shearDeg: z.number().min(0).max(45).default(0),
+  /** Train on the original set plus one augmented copy (seed-mlp's variant), instead of replacing. */
+  concatOriginal: z.boolean().default(false),
+})
+export type AugmentConfig = z.input<typeof AugmentConfig>
+
+export const AUGMENT_PRESETS = ['none', 'seed-mlp-affine', 'keras-affine', 'cats-dogs'] as const
+
+export const TrainConfig = z
+  .object({
+    name: z.string().max(200).optional(),
+    model: ModelPreset,
+    /** For `custom`: the stack, ending in the classifier's hidden layers (the output layer is added). */
+    layers: z.array(LayerSpec).max(64).optional(),
+    /** Input size; images are resized to it. Default: the preset's, else the project's most common size. */
+    input: z
+      .object({
+        width: pos.max(1024),
+        height: pos.max(1024),
+        channels: z.union([z.literal(1), z.literal(3)]),
+      })
+      .optional(),
+    /** Pixels are scaled to [0,1], then (x - mean) / std. */
+    normalize: z.object({ mean: z.number(), std: z.number().positive() }).default({ mean: 0, std: 1 }),
+    optimizer: z.enum(['sgd', 'adam', 'rmsprop']),
+    learningRate: z.number().positive().max(10),
+    momentum: z.number().min(0).max(0.999).default(0),
+    batchSize: pos.max(4096),
+    epochs: pos.max(1000),
+    seed: z.number().int().default(42),
+    /** Where validation comes from: the project's val split, its test split, or a seeded fraction of train. */
+    validation: z.union([z.literal('val'), z.literal('test'), z.number().gt(0).lt(0.9)]).default('val'),
+    /** Stop when validation loss has not improved for `patience` epochs, and restore the best weights. */
+    earlyStopping: z
+      .object({ patience: pos.max(1000) })
+      .nullable()
+      .default(null),
+    augment: AugmentConfig.nullable().default(null),
+    /** Weight initialisation: PyTorch's defaults (the seed write-ups) or Keras'. */
+    init: z.enum(['torch', 'keras']).default('torch'),
+    /** Images whose top-3 predictions are recorded after every epoch. */
+    pinnedImageIds: z.array(z.number().int()).max(64).default([]),
+    /** Evaluate on the test split after every epoch too (the seed write-ups report it). */
+    testEachEpoch: z.boolean().default(false),
+  })
+  .superRefine((c, ctx) => {
+    if (c.model === 'custom' && !c.layers?.length) {
+      ctx.addIssue({ code: 'custom', path: ['layers'], message: 'a custom model needs at least one layer' })
+    }
+  })
+export type TrainConfig = z.input<typeof TrainConfig>
+export type TrainConfigParsed = z.output<typeof TrainConfig>
+
+export const RunStatus = z.enum(['queued', 'running', 'cancelled', 'failed', 'done'])
+
+export const Top3 = z.array(z.object({ classId: z.number().int(), score: z.number() }))
+
+export const EpochMetrics = z.object({
+  epoch: z.number().int(),
+  loss: z.number(),
+  acc: z.number(),
+  valLoss: z.number().nullable(),
+  valAcc: z.number().nullable(),
+  testLoss: z.number().nullable(),
+  testAcc: z.number().nullable(),
+  imagesPerS: z.number(),
+  seconds: z.number(),
+  lr: z.number(),
+})
+export type EpochMetrics = z.infer<typeof EpochMetrics>
+
+export const BackendInfo = z.object({
+  name: z.string(),
+  reason: z.string(),
+  /** What was tried, in order, and why each was or was not used. */
+  tried: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+})
+export type BackendInfo = z.infer<typeof BackendInfo>
+
+export const RunSummary = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  status: RunStatus,
+  model: z.string(),
+  backend: z.string().nullable(),
+  epochsDone: z.number().int(),
+  epochs: z.number().int(),
+  bestValLoss: z.number().nullable(),
+  bestEpoch: z.number().int().nullable(),
+  testAccuracy: z.number().nullable(),
+  createdAt: z.string(),
+  error: z.string().nullable(),
+})
+export type RunSummary = z.infer<typeof RunSummary>
+
+export const Evaluation = z.object({
+  split: z.string(),
+  accuracy: z.number(),
+  loss: z.number(),
+  classIds: z.array(z.number().int()),
+  perClass: z.array(z.object({ classId: z.number().int(), accuracy: z.number(), count: z.number().int() })),
+  /** confusion[true][pred], indexed like classIds. */
+  confusion: z.array(z.array(z.number().int())),
+  /** Wrong samples, most confident first, with the model's top-3 guesses. */
+  wrong: z.array(z.object({ imageId: z.number().int(), trueClassId: z.number().int(), top3: Top3 })),
+  samples: z.number().int(),
+})
+export type Evaluation = z.infer<typeof Evaluation>
+
+export const RunDetail = z.object({
+  summary: RunSummary,
+  config: TrainConfig,
+  history: z.array(EpochMetrics),
+  evaluation: Evaluation.nullable(),
+  /** Per pinned image, per epoch, the top-3 guesses. */
+  pinned: z.array(
+    z.object({
+      imageId: z.number().int(),
+      epochs: z.array(z.object({ epoch: z.number().int(), top3: Top3 })),
+    }),
+  ),
+})
+export type RunDetail = z.infer<typeof RunDetail>
+
+const RunRef = z.object({ runId: z.number().int() })
+
+export const trainCalls = {
+  'train.backend': { req: Empty, res: BackendInfo },
+  /** The preset's recipe, filled in for this project (input size, classes). */
+  'train.defaults': { req: z.object({ model: ModelPreset }), res: TrainConfig },
+  /** Checks a config against the project without starting anything. */
+  'train.validate': {
+    req: z.object({ config: TrainConfig }),
+    res: z.object({ ok: z.literal(true), notes: z.array(z.string()) }),
+  },
+  'train.start': { req: z.object({ config: TrainConfig }), res: RunRef },
+  'train.cancel': { req: RunRef, res: Ok },
+  'train.resume': { req: RunRef, res: RunRef },
+  /** Queues one run per combination of the grid's values over the base config. */
+  'train.sweep': {
+    req: z.object({
+      base: TrainConfig,
+      grid: z.object({
+        learningRate: z.array(z.number().positive()).max(6).optional(),
+        batchSize: z.array(pos).max(6).optional(),
+        optimizer: z
+          .array(z.enum(['sgd', 'adam', 'rmsprop']))
+          .max(3)
+          .optional(),
+      }),
+    }),
+    res: z.object({ runIds: z.array(z.number().int()) }),
+  },
+  'runs.list': { req: Empty, res: z.array(RunSummary) },
+  'runs.get': { req: RunRef, res: RunDetail },
+  'runs.delete': { req: RunRef, res: Ok },
+  /** The images in one confusion-matrix cell. */
+  'runs.cell': {
+    req: RunRef.extend({
+      trueClassId: z.number().int(),
+      predClassId: z.number().int(),
+      limit: pos.max(2000).default(200),
+    }),
+    res: z.array(z.object({ imageId: z.number().int(), top3: Top3 })),
+  },
+  /** Test-split predictions, for the prediction grid. */
+  'runs.predictions': {
+    req: RunRef.extend({ offset: z.number().int().min(0).default(0), limit: pos.max(500).default(36) }),
+    res: z.array(
+      z.object({ imageId: z.number().int(), trueClassId: z.number().int().nullable(), top3: Top3 }),
+    ),
+  },
+  /** Writes the run's model as tfjs LayersModel files (model.json + weights.bin) into a folder. */
+  'runs.export': {
+    req: RunRef.extend({ dir: z.string().min(1) }),
+    res: z.object({ files: z.array(z.string()) }),
+  },
+  /** Imports tfjs LayersModel files as a finished run, to predict with. */
+  'models.import': {
+    req: z.object({ dir: z.string().min(1), name: z.string().optional() }),
+    res: RunRef,
+  },
+  /** Predicts new images (files on disk) with a run's model: the top-3 for each. */
+  'models.predict': {
+    req: RunRef.extend({ paths: z.array(z.string().min(1)).min(1).max(500) }),
+    res: z.array(z.object({ path: z.string(), top3: Top3.optional(), error: z.string().optional() })),
+  },
+  /** Nine augmented versions of one image, as PNG data URLs. */
+  'augment.preview': {
+    req: z.object({
+      imageId: z.number().int(),
+      augment: AugmentConfig,
+      seed: z.number().int().default(1),
+      size: pos.max(512).default(160),
+    }),
+    res: z.object({ images: z.array(z.string()) }),
+  },
+} as const
+
+export const TrainBatch = z.object({
+  runId: z.number().int(),
+  epoch: z.number().int(),
+  batch: z.number().int(),
+  batches: z.number().int(),
+  loss: z.number(),
+  /** Exponentially smoothed loss. */
+  smoothLoss: z.number(),
+  imagesPerS: z.number(),
+  etaS: z.number(),
+  backend: z.string(),
+})
+
+export const trainEvents = {
+  'train.started': z.object({ runId: z.number().int(), backend: BackendInfo }),
+  'train.batch': TrainBatch,
+  'train.epoch': z.object({
+    runId: z.number().int(),
+    metrics: EpochMetrics,
+    pinned: z.array(z.object({ imageId: z.number().int(), top3: Top3 })),
+  }),
+  'train.finished': z.object({ runId: z.number().int(), status: RunStatus, summary: RunSummary }),
+} as const

@@ -54,7 +54,8 @@ export function buildModel(stack: readonly LayerSpec[], o: BuildOptions): tf.Lay
             ...init(fanIn),
           }),
         )
-        if (shape[0]! < 1 || shape[1]! < 1) throw new Error('the image is too small for this stack of conv layers')
+        if (shape[0]! < 1 || shape[1]! < 1)
+          throw new Error('the image is too small for this stack of conv layers')
         const act = activationLayer(l.activation)
         if (act) add(act)
         break
@@ -62,7 +63,9 @@ export function buildModel(stack: readonly LayerSpec[], o: BuildOptions): tf.Lay
       case 'pool': {
         if (flat) throw new Error('a pooling layer cannot follow a flatten or dense layer')
         if (shape[0]! < l.size || shape[1]! < l.size) {
-          throw new Error(`the feature map (${shape[0]}×${shape[1]}) is smaller than the ${l.size}×${l.size} pool`)
+          throw new Error(
+            `the feature map (${shape[0]}×${shape[1]}) is smaller than the ${l.size}×${l.size} pool`,
+          )
         }
         const opts = { ...first(), poolSize: l.size, strides: l.size }
         add(l.kind === 'max' ? tf.layers.maxPooling2d(opts) : tf.layers.averagePooling2d(opts))

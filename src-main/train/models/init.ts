@@ -9,7 +9,12 @@ import * as tf from '@tensorflow/tfjs'
 export function torchInit(fanIn: number, seed: number) {
   const bound = 1 / Math.sqrt(fanIn)
   return {
-    kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed }),
+    kernelInitializer: tf.initializers.varianceScaling({
+      scale: 1 / 3,
+      mode: 'fanIn',
+      distribution: 'uniform',
+      seed,
+    }),
     biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed + 1 }),
   }
 }

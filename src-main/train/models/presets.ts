@@ -11,7 +11,11 @@ export interface Preset {
   config: Omit<TrainConfig, 'model' | 'layers'>
 }
 
-const conv = (filters: number, kernel: number, activation: LayerSpec extends infer _ ? 'relu' | 'linear' : never = 'linear'): LayerSpec => ({
+const conv = (
+  filters: number,
+  kernel: number,
+  activation: LayerSpec extends infer _ ? 'relu' | 'linear' : never = 'linear',
+): LayerSpec => ({
   type: 'conv',
   filters,
   kernel,
@@ -26,7 +30,8 @@ export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
     config: { optimizer: 'sgd', learningRate: 0.1, momentum: 0, batchSize: 20, epochs: 10, init: 'torch' },
   },
   'seed-mlp-dropout': {
-    description: 'MNIST MLP with dropout (seed 004): 784 → 512 → dropout 0.3 → 120 → 84 → 10; Adam 1e-3; about 98%',
+    description:
+      'MNIST MLP with dropout (seed 004): 784 → 512 → dropout 0.3 → 120 → 84 → 10; Adam 1e-3; about 98%',
     layers: [
       { type: 'flatten' },
       { type: 'dense', units: 512, activation: 'relu' },
@@ -124,7 +129,12 @@ export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
 export const AUGMENT_PRESET_CONFIGS = {
   none: null,
   // seed 004: RandomAffine(45°, translate 0.1, scale 0.8–1.2) then RandomRotation 25, concatenated with the originals.
-  'seed-mlp-affine': { rotationDeg: 45, translate: 0.1, scale: [0.8, 1.2] as [number, number], concatOriginal: true },
+  'seed-mlp-affine': {
+    rotationDeg: 45,
+    translate: 0.1,
+    scale: [0.8, 1.2] as [number, number],
+    concatOriginal: true,
+  },
   // seed 004's Keras variant: translate ±10 %, rotate ±15°, scale 0.9–1.1.
   'keras-affine': { rotationDeg: 15, translate: 0.1, scale: [0.9, 1.1] as [number, number] },
   // seed 001: RandomFlip horizontal, RandomRotation 0.1 (±36°), RandomZoom 0.2.

@@ -1,0 +1,263 @@
+import type { EpochMetrics, Evaluation, RunSummary } from '../../../src-shared/api/train'
+import type { DB } from '../open'
+import { stmt } from '../statements'
+
+/** What a run records about itself once its data is loaded and as it ends (runs.summary, JSON). */
+export interface RunFacts {
+  classIds: number[]
+  input: { width: number; height: number; channels: number }
+  normalize: { mean: number; std: number }
+  backend?: string
+  backendReason?: string
+  bestEpoch?: number | null
+  /** The checkpoint epoch of the run's final model (the best one, with early stopping). */
+  finalEpoch?: number | null
+  stoppedEarly?: boolean
+  trainSamplesPerS?: number
+  testAccuracy?: number | null
+  evaluation?: Evaluation | null
+  imported?: boolean
+  counts?: { train: number; val: number; test: number }
+  /** The process that queued the run and runs its trainer. */
+  ownerPid?: number
+}
+
+interface RunRow {
+  id: number
+  name: string
+  status: RunSummary['status']
+  config: string
+  backend: string | null
+  summary: string | null
+  error: string | null
+  created_at: string
+}
+
+/** A new run, owned by this process (the one that queues it and starts its trainer). */
+export function createRun(
+  db: DB,
+  name: string,
+  config: unknown,
+  status: 'queued' | 'done' = 'queued',
+): number {
+  const info = stmt(
+    db,
+    "INSERT INTO runs (name, task, status, config, summary) VALUES (?, 'classify', ?, ?, ?)",
+  ).run(name, status, JSON.stringify(config), JSON.stringify({ ownerPid: process.pid }))
+  return Number(info.lastInsertRowid)
+}
+
+export function getRunRow(db: DB, id: number): RunRow | undefined {
+  return stmt(
+    db,
+    'SELECT id, name, status, config, backend, summary, error, created_at FROM runs WHERE id = ?',
+  ).get(id) as RunRow | undefined
+}
+
+export function runFacts(row: Pick<RunRow, 'summary'>): RunFacts | null {
+  return row.summary ? (JSON.parse(row.summary) as RunFacts) : null
+}
+
+export function setRunStatus(
+  db: DB,
+  id: number,
+  status: RunSummary['status'],
+  extra: { error?: string | null; backend?: string } = {},
+): void {
+  stmt(
+    db,
+    `UPDATE runs SET status = ?, error = ?, backend = COALESCE(?, backend),
+       started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ','now')) ELSE started_at END,
+       finished_at = CASE WHEN ? IN ('done','cancelled','failed') THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE NULL END
+     WHERE id = ?`,
+  ).run(status, extra.error ?? null, extra.backend ?? null, status, status, id)
+}
+
+export function mergeRunFacts(db: DB, id: number, facts: Partial<RunFacts>): RunFacts {
+  const row = getRunRow(db, id)
+  const merged = { ...(row ? runFacts(row) : {}), ...facts } as RunFacts
+  stmt(db, 'UPDATE runs SET summary = ? WHERE id = ?').run(JSON.stringify(merged), id)
+  return merged
+}
+
+export function putEpoch(db: DB, runId: number, m: EpochMetrics): void {
+  stmt(db, 'INSERT OR REPLACE INTO run_epochs (run_id, epoch, metrics) VALUES (?, ?, ?)').run(
+    runId,
+    m.epoch,
+    JSON.stringify(m),
+  )
+}
+
+export function getHistory(db: DB, runId: number): EpochMetrics[] {
+  return (
+    stmt(db, 'SELECT metrics FROM run_epochs WHERE run_id = ? ORDER BY epoch').all(runId) as {
+      metrics: string
+    }[]
+  ).map((r) => JSON.parse(r.metrics) as EpochMetrics)
+}
+
+/** Drops epochs after `epoch` (a resumed run redoes them). */
+export function truncateHistory(db: DB, runId: number, epoch: number): void {
+  stmt(db, 'DELETE FROM run_epochs WHERE run_id = ? AND epoch > ?').run(runId, epoch)
+  stmt(db, 'DELETE FROM predictions WHERE run_id = ? AND epoch > ?').run(runId, epoch)
+}
+
+export interface Checkpoint {
+  epoch: number
+  /** JSON: { modelTopology, weightSpecs, optimizerSpecs } */
+  topology: string
+  weights: Buffer
+  optimizer: Buffer | null
+}
+
+/** Stores an epoch's checkpoint and keeps only the latest and the best (`keepEpoch`) ones. */
+export function putCheckpoint(db: DB, runId: number, c: Checkpoint, keepEpoch: number | null): void {
+  db.transaction(() => {
+    stmt(
+      db,
+      'INSERT OR REPLACE INTO run_checkpoints (run_id, epoch, topology, weights, optimizer) VALUES (?, ?, ?, ?, ?)',
+    ).run(runId, c.epoch, c.topology, c.weights, c.optimizer)
+    stmt(db, 'DELETE FROM run_checkpoints WHERE run_id = ? AND epoch <> ? AND epoch <> ?').run(
+      runId,
+      c.epoch,
+      keepEpoch ?? -1,
+    )
+  })()
+}
+
+export function getCheckpoint(db: DB, runId: number, epoch?: number): Checkpoint | undefined {
+  return (
+    epoch === undefined
+      ? stmt(
+          db,
+          'SELECT epoch, topology, weights, optimizer FROM run_checkpoints WHERE run_id = ? ORDER BY epoch DESC LIMIT 1',
+        ).get(runId)
+      : stmt(
+          db,
+          'SELECT epoch, topology, weights, optimizer FROM run_checkpoints WHERE run_id = ? AND epoch = ?',
+        ).get(runId, epoch)
+  ) as Checkpoint | undefined
+}
+
+export interface PredictionRow {
+  imageId: number
+  /** Best first. */
+  top: { classId: number; score: number }[]
+}
+
+/** Replaces a run's class predictions for one epoch (-1: the final test evaluation). */
+export function putPredictions(db: DB, runId: number, epoch: number, rows: readonly PredictionRow[]): void {
+  const ins = stmt(
+    db,
+    "INSERT INTO predictions (run_id, epoch, image_id, kind, class_id, score, rank) VALUES (?, ?, ?, 'tag', ?, ?, ?)",
+  )
+  db.transaction(() => {
+    stmt(db, 'DELETE FROM predictions WHERE run_id = ? AND epoch = ?').run(runId, epoch)
+    for (const r of rows)
+      r.top.forEach((g, rank) => ins.run(runId, epoch, r.imageId, g.classId, g.score, rank))
+  })()
+}
+
+/** Predictions grouped per image, in image order: `epoch` one epoch, or every epoch for `imageIds`. */
+export function getPredictions(
+  db: DB,
+  runId: number,
+  where: { epoch: number; offset?: number; limit?: number } | { imageIds: readonly number[] },
+): { imageId: number; epoch: number; top: { classId: number; score: number }[] }[] {
+  let rows: { image_id: number; epoch: number; class_id: number; score: number }[]
+  if ('epoch' in where) {
+    rows = stmt(
+      db,
+      `SELECT p.image_id, p.epoch, p.class_id, p.score FROM predictions p
+       WHERE p.run_id = ? AND p.epoch = ? AND p.image_id IN (
+         SELECT DISTINCT image_id FROM predictions WHERE run_id = ? AND epoch = ? ORDER BY image_id LIMIT ? OFFSET ?)
+       ORDER BY p.image_id, p.rank`,
+    ).all(runId, where.epoch, runId, where.epoch, where.limit ?? -1, where.offset ?? 0) as typeof rows
+  } else {
+    if (!where.imageIds.length) return []
+    rows = db
+      .prepare(
+        `SELECT image_id, epoch, class_id, score FROM predictions WHERE run_id = ? AND epoch >= 0
+         AND image_id IN (${where.imageIds.map(() => '?').join(',')}) ORDER BY image_id, epoch, rank`,
+      )
+      .all(runId, ...where.imageIds) as typeof rows
+  }
+  const out: { imageId: number; epoch: number; top: { classId: number; score: number }[] }[] = []
+  for (const r of rows) {
+    const last = out[out.length - 1]
+    if (last && last.imageId === r.image_id && last.epoch === r.epoch)
+      last.top.push({ classId: r.class_id, score: r.score })
+    else out.push({ imageId: r.image_id, epoch: r.epoch, top: [{ classId: r.class_id, score: r.score }] })
+  }
+  return out
+}
+
+export function listRunRows(db: DB): RunRow[] {
+  return stmt(
+    db,
+    'SELECT id, name, status, config, backend, summary, error, created_at FROM runs ORDER BY id DESC',
+  ).all() as RunRow[]
+}
+
+export function deleteRun(db: DB, id: number): boolean {
+  return stmt(db, 'DELETE FROM runs WHERE id = ?').run(id).changes > 0
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Runs left 'running' or 'queued' by a process that is gone (a crash, a kill), or by this one
+ * (which is closing the project), become failed: each can be resumed, from its last checkpoint
+ * where it has one. Runs another live process owns (the app training while the CLI reads) stay.
+ */
+export function failOrphanedRuns(db: DB): number {
+  const rows = stmt(
+    db,
+    "SELECT id, status, summary FROM runs WHERE status IN ('running', 'queued')",
+  ).all() as {
+    id: number
+    status: string
+    summary: string | null
+  }[]
+  let n = 0
+  for (const r of rows) {
+    const owner = r.summary ? (JSON.parse(r.summary) as RunFacts).ownerPid : undefined
+    if (owner !== undefined && owner !== process.pid && alive(owner)) continue
+    setRunStatus(db, r.id, 'failed', {
+      error:
+        r.status === 'running'
+          ? 'the trainer stopped without finishing; resume continues from the last checkpoint'
+          : 'the app closed before this queued run started; resume starts it',
+    })
+    n++
+  }
+  return n
+}
+
+export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
+  const facts = runFacts(row)
+  const config = JSON.parse(row.config) as { model?: string; epochs?: number }
+  let best: EpochMetrics | null = null
+  for (const h of history) if (h.valLoss !== null && (!best || h.valLoss < best.valLoss!)) best = h
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    model: config.model ?? 'imported',
+    backend: row.backend,
+    epochsDone: history.length ? history[history.length - 1]!.epoch : 0,
+    epochs: config.epochs ?? 0,
+    bestValLoss: best?.valLoss ?? null,
+    bestEpoch: best?.epoch ?? null,
+    testAccuracy: facts?.testAccuracy ?? null,
+    createdAt: row.created_at,
+    error: row.error,
+  }
+}

@@ -1,0 +1,195 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { AppContext } from '../../api/context'
+import { openProjectStore, type DB } from '../../store/open'
+import { getHistory, getRunRow, setRunStatus, toSummary } from '../../store/repos/runs'
+import type { PredictResult } from './predict'
+import type { TrainerMessage } from './run-training'
+import type { WorkerReply, WorkerRequest } from './worker'
+
+/**
+ * Where the built trainer process lives (out/main/train-worker.js, beside the entry points; this
+ * code may sit in out/main/chunks), or null when running from sources (unit tests).
+ */
+export function builtWorkerPath(): string | null {
+  for (const dir of [__dirname, path.dirname(__dirname)]) {
+    const p = path.join(dir, 'train-worker.js')
+    if (fs.existsSync(p)) return p
+  }
+  return null
+}
+
+interface Job {
+  runId: number
+  resume: boolean
+}
+
+/**
+ * Runs training jobs one at a time, each in its own trainer process, and relays what they report
+ * as contract events. Where no built worker exists (unit tests on the sources), jobs run in this
+ * process instead; the code path is otherwise the same.
+ */
+export class TrainRunner {
+  private queue: Job[] = []
+  private active: {
+    runId: number
+    child: ChildProcess | null
+    cancel: () => void
+    finished: boolean
+  } | null = null
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly workerPath: string | null = builtWorkerPath(),
+  ) {}
+
+  get activeRunId(): number | null {
+    return this.active?.runId ?? null
+  }
+
+  isQueued(runId: number): boolean {
+    return this.queue.some((j) => j.runId === runId)
+  }
+
+  enqueue(runId: number, resume = false): void {
+    this.queue.push({ runId, resume })
+    this.next()
+  }
+
+  /** Cancels a running run (it stops within a batch) or drops a queued one. */
+  cancel(runId: number): boolean {
+    if (this.active?.runId === runId) {
+      this.active.cancel()
+      return true
+    }
+    const before = this.queue.length
+    this.queue = this.queue.filter((j) => j.runId !== runId)
+    if (this.queue.length !== before) {
+      const db = this.ctx.requireDb()
+      setRunStatus(db, runId, 'cancelled')
+      this.emitFinished(db, runId)
+      return true
+    }
+    return false
+  }
+
+  /** Stops everything (the project closes): the running run is cancelled, queued ones stay queued. */
+  stopAll(): void {
+    this.queue = []
+    this.active?.cancel()
+  }
+
+  private emitFinished(db: DB, runId: number): void {
+    const row = getRunRow(db, runId)
+    if (row)
+      this.ctx.emit('train.finished', {
+        runId,
+        status: row.status,
+        summary: toSummary(row, getHistory(db, runId)),
+      })
+  }
+
+  private relay(m: TrainerMessage): void {
+    switch (m.type) {
+      case 'started':
+        this.ctx.emit('train.started', { runId: m.runId, backend: m.backend })
+        break
+      case 'batch': {
+        const { type: _t, ...rest } = m
+        this.ctx.emit('train.batch', rest)
+        break
+      }
+      case 'epoch':
+        this.ctx.emit('train.epoch', { runId: m.runId, metrics: m.metrics, pinned: m.pinned })
+        break
+      case 'finished':
+        if (this.active) this.active.finished = true
+        this.ctx.emit('train.finished', { runId: m.runId, status: m.status, summary: m.summary })
+        break
+      case 'loading':
+        break
+    }
+  }
+
+  private done(): void {
+    this.active = null
+    this.next()
+  }
+
+  private next(): void {
+    if (this.active || !this.queue.length) return
+    const job = this.queue.shift()!
+    const projectDir = this.ctx.projectDir!
+    setRunStatus(this.ctx.requireDb(), job.runId, 'running')
+    if (!this.workerPath) {
+      const ac = new AbortController()
+      this.active = { runId: job.runId, child: null, cancel: () => ac.abort(), finished: false }
+      void import('./run-training')
+        .then(({ runTraining }) =>
+          runTraining({
+            projectDir,
+            runId: job.runId,
+            resume: job.resume,
+            signal: ac.signal,
+            send: (m) => this.relay(m),
+          }),
+        )
+        .finally(() => this.done())
+      return
+    }
+    const child = fork(this.workerPath, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    })
+    this.active = {
+      runId: job.runId,
+      child,
+      cancel: () => child.connected && child.send({ type: 'cancel' } satisfies WorkerRequest),
+      finished: false,
+    }
+    child.on('message', (m: WorkerReply) => {
+      if (m.type === 'error' || m.type === 'predicted') return
+      this.relay(m)
+    })
+    child.on('exit', (code, signal) => {
+      const active = this.active
+      if (active && !active.finished) {
+        // The process died without finishing (a crash, a kill): the run is resumable from its
+        // checkpoint. Its own project is updated, even if the app has moved to another since.
+        const db = openProjectStore(projectDir)
+        try {
+          setRunStatus(db, job.runId, 'failed', {
+            error: `the trainer process stopped (${signal ?? `exit code ${code}`}); resume continues from the last checkpoint`,
+          })
+          this.emitFinished(db, job.runId)
+        } finally {
+          db.close()
+        }
+      }
+      this.done()
+    })
+    child.send({ type: 'train', projectDir, runId: job.runId, resume: job.resume } satisfies WorkerRequest)
+  }
+
+  /** Predicts files with a run's model, in a short-lived trainer process (or in-process from sources). */
+  async predict(runId: number, paths: string[]): Promise<PredictResult[]> {
+    const projectDir = this.ctx.projectDir!
+    if (!this.workerPath) {
+      const { predictFiles } = await import('./predict')
+      return predictFiles(projectDir, runId, paths)
+    }
+    const child = fork(this.workerPath, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    })
+    return new Promise((resolve, reject) => {
+      child.on('message', (m: WorkerReply) => {
+        if (m.type === 'predicted') resolve(m.results)
+        else if (m.type === 'error') reject(new Error(m.message))
+      })
+      child.on('exit', (code) => reject(new Error(`the predictor process exited (code ${code})`)))
+      child.send({ type: 'predict', projectDir, runId, paths } satisfies WorkerRequest)
+    })
+  }
+}
