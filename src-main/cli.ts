@@ -49,6 +49,7 @@ interface TrainFlags {
   testEachEpoch?: boolean
   pin?: string
   backend?: string
+  resume?: number
   json?: boolean
 }
 
@@ -221,6 +222,7 @@ program
   .option('--test-each-epoch', 'evaluate on the test split after every epoch')
   .option('--pin <ids>', 'comma-separated image ids whose top-3 is recorded every epoch')
   .addOption(new Option('--backend <name>', 'force a backend').choices(['tensorflow', 'wasm', 'cpu']))
+  .option('--resume <run-id>', 'resume a cancelled or failed run from its last checkpoint (other options are ignored)', int)
   .option('--json', 'JSON lines')
   .action(async (dir: string, o: TrainFlags) => {
     if (o.backend) process.env.SMALLSET_BACKEND = o.backend
@@ -276,7 +278,7 @@ program
           resolve()
       })
     })
-    const started = await app.dispatch('train.start', { config })
+    const started = o.resume !== undefined ? await app.dispatch('train.resume', { runId: o.resume }) : await app.dispatch('train.start', { config })
     if (!started.ok) fail(started.error.message)
     runId = (started.value as { runId: number }).runId
     process.once('SIGINT', () => void app.dispatch('train.cancel', { runId }))
@@ -293,7 +295,7 @@ program
       run: runId,
       status: d.summary.status,
       error: d.summary.error,
-      model: o.model,
+      model: d.summary.model,
       epochs: history.length,
       backend: d.summary.backend ?? backend,
       test_accuracy: d.evaluation?.accuracy ?? null,

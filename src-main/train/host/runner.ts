@@ -145,9 +145,13 @@ export class TrainRunner {
     this.active = {
       runId: job.runId,
       child,
-      cancel: () => child.connected && child.send({ type: 'cancel' } satisfies WorkerRequest),
+      // The callback keeps a send to a process that has just exited from throwing (EPIPE).
+      cancel: () => {
+        if (child.connected) child.send({ type: 'cancel' } satisfies WorkerRequest, () => {})
+      },
       finished: false,
     }
+    child.on('error', () => {})
     child.on('message', (m: WorkerReply) => {
       if (m.type === 'error' || m.type === 'predicted') return
       this.relay(m)

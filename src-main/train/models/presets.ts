@@ -11,11 +11,7 @@ export interface Preset {
   config: Omit<TrainConfig, 'model' | 'layers'>
 }
 
-const conv = (
-  filters: number,
-  kernel: number,
-  activation: LayerSpec extends infer _ ? 'relu' | 'linear' : never = 'linear',
-): LayerSpec => ({
+const conv = (filters: number, kernel: number, activation: 'relu' | 'linear' = 'linear'): LayerSpec => ({
   type: 'conv',
   filters,
   kernel,
@@ -125,18 +121,5 @@ export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
   },
 }
 
-/** Augmentation presets with the write-ups' ranges. */
-export const AUGMENT_PRESET_CONFIGS = {
-  none: null,
-  // seed 004: RandomAffine(45°, translate 0.1, scale 0.8–1.2) then RandomRotation 25, concatenated with the originals.
-  'seed-mlp-affine': {
-    rotationDeg: 45,
-    translate: 0.1,
-    scale: [0.8, 1.2] as [number, number],
-    concatOriginal: true,
-  },
-  // seed 004's Keras variant: translate ±10 %, rotate ±15°, scale 0.9–1.1.
-  'keras-affine': { rotationDeg: 15, translate: 0.1, scale: [0.9, 1.1] as [number, number] },
-  // seed 001: RandomFlip horizontal, RandomRotation 0.1 (±36°), RandomZoom 0.2.
-  'cats-dogs': { hflip: true, rotationDeg: 36, zoom: 0.2 },
-} as const
+/** Augmentation presets with the write-ups' ranges: one table, shared with the UI. */
+export { AUGMENT_PRESET_CONFIGS } from '../../../src-shared/domain/augment-presets'
