@@ -13,6 +13,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Benchmarks drive Chromium: the code inside page.evaluate() runs in the page.
+  {
+    files: ['scripts/bench/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
   {
     files: ['bin/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -93,10 +93,11 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       const preset = model === 'custom' ? null : PRESETS[model]
       const base: TrainConfigParsed = TrainConfig.parse({
         model,
+        // A preset's own stack comes along, so the UI can start a custom model from it.
         layers:
           model === 'custom'
             ? [{ type: 'flatten' }, { type: 'dense', units: 128, activation: 'relu' }]
-            : undefined,
+            : preset!.layers,
         optimizer: 'adam',
         learningRate: 1e-3,
         batchSize: 32,
@@ -160,16 +161,18 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       const r = row(runId)
       const history = getHistory(db, runId)
       const facts = runFacts(r)
-      const config = JSON.parse(r.config) as { pinnedImageIds?: number[] }
-      const pinnedIds = config.pinnedImageIds ?? []
+      const parsed = TrainConfig.safeParse(JSON.parse(r.config))
+      const pinnedIds = parsed.success ? parsed.data.pinnedImageIds : []
       const preds = getPredictions(db, runId, { imageIds: pinnedIds })
+      const truth = db.prepare("SELECT class_id FROM annotations WHERE image_id = ? AND kind = 'tag'").pluck()
       return {
         summary: toSummary(r, history),
-        config: JSON.parse(r.config),
+        config: parsed.success ? parsed.data : null,
         history,
         evaluation: facts?.evaluation ?? null,
         pinned: pinnedIds.map((imageId) => ({
           imageId,
+          trueClassId: (truth.get(imageId) as number | undefined) ?? null,
           epochs: preds.filter((p) => p.imageId === imageId).map((p) => ({ epoch: p.epoch, top3: p.top })),
         })),
       }

@@ -38,7 +38,7 @@ export function fromLayersModelFiles(modelJson: string, weightFiles: Uint8Array[
   try {
     m = JSON.parse(modelJson)
   } catch (e) {
-    throw new Error(`model.json is not JSON: ${(e as Error).message}`)
+    throw new Error(`model.json is not JSON: ${(e as Error).message}`, { cause: e })
   }
   if (!m.modelTopology || !m.weightsManifest) {
     throw new Error('model.json is not a tfjs LayersModel (modelTopology or weightsManifest is missing)')

@@ -123,6 +123,8 @@ export const EpochMetrics = z.object({
   imagesPerS: z.number(),
   seconds: z.number(),
   lr: z.number(),
+  /** The smoothed per-batch training loss through the epoch, sampled (at most about 50 points). */
+  batchLoss: z.array(z.number()).optional(),
 })
 export type EpochMetrics = z.infer<typeof EpochMetrics>
 
@@ -140,6 +142,8 @@ export const RunSummary = z.object({
   status: RunStatus,
   model: z.string(),
   backend: z.string().nullable(),
+  /** Why that backend: what was tried before it. */
+  backendReason: z.string().nullable(),
   epochsDone: z.number().int(),
   epochs: z.number().int(),
   bestValLoss: z.number().nullable(),
@@ -166,13 +170,16 @@ export type Evaluation = z.infer<typeof Evaluation>
 
 export const RunDetail = z.object({
   summary: RunSummary,
-  config: TrainConfig,
+  /** null for an imported model, which has no training config. */
+  config: TrainConfig.nullable(),
   history: z.array(EpochMetrics),
   evaluation: Evaluation.nullable(),
   /** Per pinned image, per epoch, the top-3 guesses. */
   pinned: z.array(
     z.object({
       imageId: z.number().int(),
+      /** The image's class tag now, if it has one. */
+      trueClassId: z.number().int().nullable(),
       epochs: z.array(z.object({ epoch: z.number().int(), top3: Top3 })),
     }),
   ),

@@ -252,6 +252,7 @@ export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
     status: row.status,
     model: config.model ?? 'imported',
     backend: row.backend,
+    backendReason: facts?.backendReason ?? null,
     epochsDone: history.length ? history[history.length - 1]!.epoch : 0,
     epochs: config.epochs ?? 0,
     bestValLoss: best?.valLoss ?? null,

@@ -80,7 +80,18 @@ export async function predictFiles(
             })),
           })
         } catch (e) {
-          results.push({ path: p, error: e instanceof Error ? e.message.split('\n')[0] : String(e) })
+          const code = (e as NodeJS.ErrnoException).code
+          const error =
+            code === 'ENOENT'
+              ? 'file not found'
+              : code === 'EACCES' || code === 'EPERM'
+                ? 'unreadable: permission denied'
+                : code === 'EISDIR'
+                  ? 'is a folder, not an image file'
+                  : /unsupported image format/i.test(String(e))
+                    ? 'not a recognised image'
+                    : (e instanceof Error ? e.message : String(e)).split('\n')[0]!
+          results.push({ path: p, error })
         }
       }
     } finally {

@@ -247,12 +247,17 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
       augmentFrom,
     }
     let smooth: number | null = null
+    // The smoothed batch loss of the current epoch, about 50 samples, stored with the epoch.
+    let batchLoss: number[] = []
     let lastSent = 0
     const epochsLeft = (epoch: number) => config.epochs - epoch
-    let bestValLoss = Infinity
-    let bestEpoch: number | null = null
-    for (const h of resumeState?.history ?? [])
-      if (h.valLoss !== null && h.valLoss < bestValLoss) ((bestValLoss = h.valLoss), (bestEpoch = h.epoch))
+    // The best epoch so far: its checkpoint is kept beside the latest one.
+    const best = { loss: Infinity, epoch: null as number | null }
+    const noteBest = (h: EpochMetrics) => {
+      if (h.valLoss !== null && h.valLoss < best.loss)
+        Object.assign(best, { loss: h.valLoss, epoch: h.epoch })
+    }
+    resumeState?.history.forEach(noteBest)
     const result = await train(
       model,
       data,
@@ -261,6 +266,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
         signal: o.signal,
         onBatch: (p) => {
           smooth = smooth === null ? p.loss : 0.95 * smooth + 0.05 * p.loss
+          if (p.batch === 1) batchLoss = []
+          if (p.batch % Math.max(1, Math.floor(p.batches / 50)) === 0 || p.batch === p.batches)
+            batchLoss.push(smooth)
           const t = Date.now()
           if (t - lastSent < 200 && p.batch !== p.batches) return
           lastSent = t
@@ -279,9 +287,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
             backend: backend.name,
           })
         },
-        onEpoch: async (m, { model: mdl, optimizer }) => {
-          if (m.valLoss !== null && m.valLoss < bestValLoss)
-            ((bestValLoss = m.valLoss), (bestEpoch = m.epoch))
+        onEpoch: async (epochMetrics, { model: mdl, optimizer }) => {
+          const m = { ...epochMetrics, batchLoss }
+          noteBest(m)
           const enc = await encodeModel(mdl, optimizer)
           const pin = pinnedPredictions(mdl, pinned, config.normalize, classIds)
           db.transaction(() => {
@@ -295,7 +303,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
                 weights: Buffer.from(enc.weights),
                 optimizer: enc.optimizer ? Buffer.from(enc.optimizer) : null,
               },
-              bestEpoch,
+              best.epoch,
             )
             putPredictions(
               db,

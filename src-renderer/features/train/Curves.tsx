@@ -1,0 +1,103 @@
+import { useMemo } from 'react'
+import type { EpochMetrics } from '../../../src-shared/api/train'
+import { num } from './format'
+import { UPlotChart, type ChartSeries } from './UPlotChart'
+
+export const COLORS = { train: '#2f6fed', val: '#b7791f', test: '#2f855a', batch: '#9db7f5' }
+
+/** The epoch with the lowest validation loss: where overfitting starts. */
+export function bestEpoch(history: EpochMetrics[]): EpochMetrics | null {
+  let best: EpochMetrics | null = null
+  for (const h of history) if (h.valLoss !== null && (!best || h.valLoss < best.valLoss!)) best = h
+  return best
+}
+
+/**
+ * Loss and accuracy per epoch, as they arrive, with the smoothed per-batch loss under the loss
+ * curves and the lowest validation loss marked.
+ */
+export function Curves({
+  history,
+  batchLoss,
+  epochs,
+}: {
+  history: EpochMetrics[]
+  batchLoss: [number, number][]
+  epochs: number
+}) {
+  const best = bestEpoch(history)
+  const { x, loss, acc } = useMemo(() => {
+    const byEpoch = new Map(history.map((h) => [h.epoch, h]))
+    const byBatch = new Map(batchLoss)
+    const x = [...new Set([...byEpoch.keys(), ...byBatch.keys()])].sort((a, b) => a - b)
+    const col = (f: (h: EpochMetrics) => number | null) =>
+      x.map((e) => (byEpoch.has(e) ? f(byEpoch.get(e)!) : null))
+    const loss: ChartSeries[] = [
+      { label: 'train loss', color: COLORS.train, values: col((h) => h.loss) },
+      { label: 'val loss', color: COLORS.val, values: col((h) => h.valLoss) },
+    ]
+    if (history.some((h) => h.testLoss !== null)) {
+      loss.push({ label: 'test loss', color: COLORS.test, values: col((h) => h.testLoss) })
+    }
+    if (byBatch.size) {
+      loss.push({
+        label: 'batch loss (smoothed)',
+        color: COLORS.batch,
+        values: x.map((e) => byBatch.get(e) ?? null),
+        points: false,
+        width: 1,
+      })
+    }
+    const acc: ChartSeries[] = [
+      { label: 'train acc', color: COLORS.train, values: col((h) => h.acc) },
+      { label: 'val acc', color: COLORS.val, values: col((h) => h.valAcc) },
+    ]
+    if (history.some((h) => h.testAcc !== null)) {
+      acc.push({ label: 'test acc', color: COLORS.test, values: col((h) => h.testAcc) })
+    }
+    return { x, loss, acc }
+  }, [history, batchLoss])
+
+  const mark = best ? { x: best.epoch, label: `lowest val loss · epoch ${best.epoch}` } : null
+  const last = history[history.length - 1]
+  return (
+    <div
+      className="curves"
+      data-testid="curves"
+      data-epochs={history.length}
+      data-best-epoch={best?.epoch ?? ''}
+      data-batch-points={batchLoss.length}
+    >
+      <div className="chart">
+        <h4>Loss</h4>
+        <UPlotChart x={x} series={loss} xMax={epochs} mark={mark} yLabel="loss" testid="loss-chart" />
+      </div>
+      <div className="chart">
+        <h4>Accuracy</h4>
+        <UPlotChart
+          x={x}
+          series={acc}
+          xMax={epochs}
+          mark={mark}
+          yLabel="accuracy"
+          percent
+          testid="acc-chart"
+        />
+      </div>
+      <p className="muted small">
+        {history.length === 0
+          ? 'The curves fill in as epochs finish.'
+          : `${history.length} of ${epochs} epochs · last: train loss ${num(last?.loss)}, val loss ${num(last?.valLoss)}`}
+        {best && (
+          <>
+            {' · '}
+            <span className="overfit" data-testid="best-epoch">
+              lowest val loss {num(best.valLoss)} at epoch {best.epoch}
+              {best.epoch < (last?.epoch ?? 0) ? ', rising after it: overfitting' : ''}
+            </span>
+          </>
+        )}
+      </p>
+    </div>
+  )
+}

@@ -1,0 +1,176 @@
+import { create } from 'zustand'
+import type { EventPayload } from '../../../src-shared/api/contract'
+import type { BackendInfo, EpochMetrics, RunSummary, TrainConfig } from '../../../src-shared/api/train'
+import type { ClassLabel } from '../../../src-shared/domain/types'
+import { call } from '../../app/api-client'
+
+export type Top3 = { classId: number; score: number }[]
+export type TrainBatch = EventPayload<'train.batch'>
+
+/** What the events of one run have told us since the lab opened (the store holds the rest). */
+export interface LiveRun {
+  backend?: BackendInfo
+  /** The latest batch report while the run trains; cleared when it ends. */
+  batch?: TrainBatch
+  epochs: EpochMetrics[]
+  /** The smoothed per-batch loss: [fractional epoch, loss]. Only live; the store does not keep it. */
+  batchLoss: [number, number][]
+  /** Per epoch, the pinned images' top-3. */
+  pinned: { epoch: number; items: { imageId: number; top3: Top3 }[] }[]
+}
+
+const emptyLive = (): LiveRun => ({ epochs: [], batchLoss: [], pinned: [] })
+
+export type MainTab = 'run' | 'compare' | 'models'
+
+interface TrainState {
+  projectDir: string | null
+  classes: ClassLabel[]
+  /** The engine a run will most likely get (`train.backend`), before any run says which it got. */
+  expectedBackend: BackendInfo | null
+  runs: RunSummary[]
+  selectedId: number | null
+  /** Select each run as it starts (a sweep's next run, a resumed run). */
+  follow: boolean
+  compareIds: number[]
+  tab: MainTab
+  live: Record<number, LiveRun>
+  /** Bumped when a run starts or ends: views of it reload `runs.get`. */
+  versions: Record<number, number>
+  /** The config being edited, and a counter that resets the form's text fields when it is replaced. */
+  config: TrainConfig | null
+  configGeneration: number
+  /** Image ids whose true class we know (picked from the grid): for the flipbook. */
+  truth: Record<number, number | null>
+  error: string | null
+
+  reset(projectDir: string): void
+  setConfig(c: TrainConfig, replace?: boolean): void
+  select(runId: number | null, follow?: boolean): void
+  toggleCompare(runId: number): void
+  setTab(tab: MainTab): void
+  setError(e: string | null): void
+  rememberTruth(items: { id: number; classId: number | null }[]): void
+  refreshRuns(): Promise<void>
+  onStarted(p: EventPayload<'train.started'>): void
+  onBatch(p: EventPayload<'train.batch'>): void
+  onEpoch(p: EventPayload<'train.epoch'>): void
+  onFinished(p: EventPayload<'train.finished'>): void
+}
+
+const patchLive = (s: TrainState, runId: number, f: (l: LiveRun) => LiveRun) => ({
+  live: { ...s.live, [runId]: f(s.live[runId] ?? emptyLive()) },
+})
+
+export const useTrain = create<TrainState>()((set, get) => ({
+  projectDir: null,
+  classes: [],
+  expectedBackend: null,
+  runs: [],
+  selectedId: null,
+  follow: true,
+  compareIds: [],
+  tab: 'run',
+  live: {},
+  versions: {},
+  config: null,
+  configGeneration: 0,
+  truth: {},
+  error: null,
+
+  reset: (projectDir) =>
+    set({
+      projectDir,
+      classes: [],
+      expectedBackend: null,
+      runs: [],
+      selectedId: null,
+      follow: true,
+      compareIds: [],
+      tab: 'run',
+      live: {},
+      versions: {},
+      config: null,
+      configGeneration: get().configGeneration + 1,
+      truth: {},
+      error: null,
+    }),
+  setConfig: (config, replace = false) =>
+    set((s) => ({ config, configGeneration: replace ? s.configGeneration + 1 : s.configGeneration })),
+  select: (selectedId, follow) => set((s) => ({ selectedId, follow: follow ?? s.follow, tab: 'run' })),
+  toggleCompare: (runId) =>
+    set((s) => ({
+      compareIds: s.compareIds.includes(runId)
+        ? s.compareIds.filter((id) => id !== runId)
+        : [...s.compareIds, runId],
+    })),
+  setTab: (tab) => set({ tab }),
+  setError: (error) => set({ error }),
+  rememberTruth: (items) =>
+    set((s) => ({ truth: { ...s.truth, ...Object.fromEntries(items.map((i) => [i.id, i.classId])) } })),
+  refreshRuns: async () => {
+    try {
+      const runs = await call('runs.list', {})
+      set((s) => ({
+        runs,
+        compareIds: s.compareIds.filter((id) => runs.some((r) => r.id === id)),
+        selectedId: s.selectedId !== null && !runs.some((r) => r.id === s.selectedId) ? null : s.selectedId,
+      }))
+    } catch (e) {
+      set({ error: (e as Error).message })
+    }
+  },
+
+  onStarted: ({ runId, backend }) => {
+    set((s) => ({
+      ...patchLive(s, runId, (l) => {
+        // A resumed run redoes the epoch it was cancelled in: drop that epoch's batch points.
+        const done = l.epochs.reduce((m, e) => Math.max(m, e.epoch), 0)
+        return { ...l, backend, batch: undefined, batchLoss: l.batchLoss.filter(([x]) => x <= done) }
+      }),
+      versions: { ...s.versions, [runId]: (s.versions[runId] ?? 0) + 1 },
+      selectedId: s.follow || s.selectedId === null ? runId : s.selectedId,
+    }))
+    void get().refreshRuns()
+  },
+  onBatch: (p) =>
+    set((s) =>
+      patchLive(s, p.runId, (l) => {
+        const x = p.epoch - 1 + p.batch / p.batches
+        const kept = l.batchLoss.length && l.batchLoss[l.batchLoss.length - 1]![0] >= x
+        const batchLoss = kept ? l.batchLoss.filter(([bx]) => bx < x) : l.batchLoss
+        return { ...l, batch: p, batchLoss: [...batchLoss, [x, p.smoothLoss]] }
+      }),
+    ),
+  onEpoch: ({ runId, metrics, pinned }) => {
+    set((s) =>
+      patchLive(s, runId, (l) => ({
+        ...l,
+        epochs: [...l.epochs.filter((e) => e.epoch !== metrics.epoch), metrics].sort(
+          (a, b) => a.epoch - b.epoch,
+        ),
+        pinned: [
+          ...l.pinned.filter((p) => p.epoch !== metrics.epoch),
+          { epoch: metrics.epoch, items: pinned },
+        ],
+      })),
+    )
+    void get().refreshRuns()
+  },
+  onFinished: ({ runId }) => {
+    set((s) => ({
+      ...patchLive(s, runId, (l) => ({ ...l, batch: undefined })),
+      versions: { ...s.versions, [runId]: (s.versions[runId] ?? 0) + 1 },
+    }))
+    void get().refreshRuns()
+  },
+}))
+
+/** Class names by id. */
+export function useClassNames(): (id: number | null | undefined) => string {
+  const classes = useTrain((s) => s.classes)
+  return (id) => {
+    if (id === null || id === undefined) return '—'
+    return classes.find((c) => c.id === id)?.name ?? `class ${id}`
+  }
+}
