@@ -222,7 +222,11 @@ program
   .option('--test-each-epoch', 'evaluate on the test split after every epoch')
   .option('--pin <ids>', 'comma-separated image ids whose top-3 is recorded every epoch')
   .addOption(new Option('--backend <name>', 'force a backend').choices(['tensorflow', 'wasm', 'cpu']))
-  .option('--resume <run-id>', 'resume a cancelled or failed run from its last checkpoint (other options are ignored)', int)
+  .option(
+    '--resume <run-id>',
+    'resume a cancelled or failed run from its last checkpoint (other options are ignored)',
+    int,
+  )
   .option('--json', 'JSON lines')
   .action(async (dir: string, o: TrainFlags) => {
     if (o.backend) process.env.SMALLSET_BACKEND = o.backend
@@ -278,7 +282,10 @@ program
           resolve()
       })
     })
-    const started = o.resume !== undefined ? await app.dispatch('train.resume', { runId: o.resume }) : await app.dispatch('train.start', { config })
+    const started =
+      o.resume !== undefined
+        ? await app.dispatch('train.resume', { runId: o.resume })
+        : await app.dispatch('train.start', { config })
     if (!started.ok) fail(started.error.message)
     runId = (started.value as { runId: number }).runId
     process.once('SIGINT', () => void app.dispatch('train.cancel', { runId }))

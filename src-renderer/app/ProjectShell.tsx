@@ -4,6 +4,7 @@ import type { ClassLabel } from '../../src-shared/domain/types'
 import { SPLITS } from '../../src-shared/domain/types'
 import { call } from './api-client'
 import { AnnotateView } from '../features/annotate/AnnotateView'
+import { flushAnnotationEdits } from '../features/annotate/pending'
 import { ImportDialog } from '../features/import/ImportDialog'
 import { LibraryView } from '../features/library/LibraryView'
 import { ResplitDialog } from '../features/library/ResplitDialog'
@@ -88,7 +89,11 @@ export function ProjectShell({
             Re-split…
           </button>
           <button
-            onClick={() => call('project.close', {}).then(onCloseProject, (e: Error) => setError(e.message))}
+            onClick={() =>
+              flushAnnotationEdits()
+                .then(() => call('project.close', {}))
+                .then(onCloseProject, (e: Error) => setError(e.message))
+            }
           >
             Switch project
           </button>
