@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildModel } from '../../src-main/train/models/builder'
+import { buildModel, fuseReluBeforeMaxPool } from '../../src-main/train/models/builder'
 import { PRESETS } from '../../src-main/train/models/presets'
 import { useBackend } from './train-helpers'
 
@@ -73,5 +73,34 @@ describe('model builder', () => {
         { input, numClasses: 2, init: 'keras', seed: 1 },
       ),
     ).toThrow(/smaller than the 8×8 pool/)
+  })
+
+  it('moves a ReLU after a max-pool into the conv before it, computing exactly the same', () => {
+    const cnn = PRESETS['seed-cnn'].layers
+    const fused = fuseReluBeforeMaxPool(cnn)
+    expect(fused.filter((l) => l.type === 'activation')).toHaveLength(0)
+    expect(fused.filter((l) => l.type === 'conv').map((l) => (l as { activation: string }).activation)).toEqual(['relu', 'relu'])
+    // The same function: relu(maxpool(x)) = maxpool(relu(x)), checked numerically on random input.
+    const a = buildModel(cnn, { input, numClasses: 10, init: 'torch', seed: 2 })
+    const unfused = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 10, kernelSize: 5 }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.conv2d({ filters: 20, kernelSize: 5 }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 50, activation: 'relu' }),
+        tf.layers.dense({ units: 10 }),
+      ],
+    })
+    unfused.setWeights(a.getWeights())
+    const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 7)
+    const [ya, yb] = [a.predict(x) as tf.Tensor, unfused.predict(x) as tf.Tensor]
+    expect(tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]).toBeLessThan(1e-5)
+    tf.dispose([x, ya, yb])
+    a.dispose()
+    unfused.dispose()
   })
 })
