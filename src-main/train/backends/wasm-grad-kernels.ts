@@ -1111,43 +1111,21 @@ const sumKernel = (args: KernelArgs): TensorInfo => {
 // Registration.
 // ---------------------------------------------------------------------------
 
-const OURS: KernelConfig[] = [
-  {
-    kernelName: Conv2DBackpropFilter,
-    backendName: BACKEND,
-    kernelFunc: conv2DBackpropFilterKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: Conv2DBackpropInput,
-    backendName: BACKEND,
-    kernelFunc: conv2DBackpropInputKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: DepthwiseConv2dNativeBackpropFilter,
-    backendName: BACKEND,
-    kernelFunc: depthwiseBackpropFilterKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: DepthwiseConv2dNativeBackpropInput,
-    backendName: BACKEND,
-    kernelFunc: depthwiseBackpropInputKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: MaxPoolGrad,
-    backendName: BACKEND,
-    kernelFunc: maxPoolGradKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: BatchMatMul,
-    backendName: BACKEND,
-    kernelFunc: batchMatMulKernel as unknown as KernelFunc,
-  },
-  {
-    kernelName: Sum,
-    backendName: BACKEND,
-    kernelFunc: sumKernel as unknown as KernelFunc,
-  },
-]
+const OURS: KernelConfig[] = (
+  [
+    [Conv2DBackpropFilter, conv2DBackpropFilterKernel],
+    [Conv2DBackpropInput, conv2DBackpropInputKernel],
+    [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterKernel],
+    [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputKernel],
+    [MaxPoolGrad, maxPoolGradKernel],
+    [BatchMatMul, batchMatMulKernel],
+    [Sum, sumKernel],
+  ] as const
+).map(([kernelName, kernelFunc]) => ({
+  kernelName,
+  backendName: BACKEND,
+  kernelFunc: kernelFunc as unknown as KernelFunc,
+}))
 
 /** Replacements that delegate to the stock kernel they replace. */
 const WRAPS_STOCK = new Set<string>([BatchMatMul, Sum])
