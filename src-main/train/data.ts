@@ -107,17 +107,25 @@ export function subset(set: ImageSet, indices: readonly number[]): ImageSet {
   return { ...set, count: indices.length, pixels, labels, ids }
 }
 
+/** One set holding the images of several same-sized sets, in order. */
+export function concatSets(sets: readonly ImageSet[]): ImageSet {
+  const first = sets[0]!
+  const pixels = new Uint8Array(sets.reduce((n, s) => n + s.pixels.length, 0))
+  let at = 0
+  for (const s of sets) {
+    pixels.set(s.pixels, at)
+    at += s.pixels.length
+  }
+  return {
+    ...first,
+    count: sets.reduce((n, s) => n + s.count, 0),
+    pixels,
+    labels: Int32Array.from(sets.flatMap((s) => Array.from(s.labels))),
+    ids: Int32Array.from(sets.flatMap((s) => Array.from(s.ids))),
+  }
+}
+
 /** Doubles a set with a second copy that the trainer augments (seed-mlp's "concatenate" variant). */
 export function withAugmentedCopy(set: ImageSet): { set: ImageSet; augmentFrom: number } {
-  const size = imageSize(set)
-  const pixels = new Uint8Array(set.count * 2 * size)
-  pixels.set(set.pixels)
-  pixels.set(set.pixels, set.count * size)
-  const labels = new Int32Array(set.count * 2)
-  labels.set(set.labels)
-  labels.set(set.labels, set.count)
-  const ids = new Int32Array(set.count * 2)
-  ids.set(set.ids)
-  ids.set(set.ids, set.count)
-  return { set: { ...set, count: set.count * 2, pixels, labels, ids }, augmentFrom: set.count }
+  return { set: concatSets([set, set]), augmentFrom: set.count }
 }

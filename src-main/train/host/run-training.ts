@@ -25,7 +25,7 @@ import {
 } from '../../store/repos/runs'
 import { selectBackend, type BackendName } from '../backends/select'
 import { decodeOptimizer, decodeWeights, encodeModel } from '../checkpoint'
-import { holdOut, subset, withAugmentedCopy, type ImageSet } from '../data'
+import { concatSets, holdOut, subset, withAugmentedCopy, type ImageSet } from '../data'
 import { confusionMatrix, perClassAccuracy, topK } from '../metrics'
 import { buildModel } from '../models/builder'
 import { PRESETS } from '../models/presets'
@@ -173,32 +173,16 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
       backendReason: backend.reason,
       counts: { train: trainSet.count, val: val?.count ?? 0, test: loaded.sets.test.count },
     })
-    const pinnedIdx = config.pinnedImageIds
-      .map((id) => {
-        for (const s of ['train', 'val', 'test'] as const) {
+    // The pinned images, from whichever split holds them, as one small set.
+    const pinnedOnes = config.pinnedImageIds.flatMap((id) =>
+      (['train', 'val', 'test'] as const)
+        .flatMap((s) => {
           const i = loaded.sets[s].ids.indexOf(id)
-          if (i >= 0) return { s, i }
-        }
-        return null
-      })
-      .filter((x): x is { s: 'train' | 'val' | 'test'; i: number } => x !== null)
-    const pinned =
-      pinnedIdx.length > 0
-        ? pinnedIdx.reduce<ImageSet | null>((acc, { s, i }) => {
-            const one = subset(loaded.sets[s], [i])
-            if (!acc) return one
-            const merged = new Uint8Array(acc.pixels.length + one.pixels.length)
-            merged.set(acc.pixels)
-            merged.set(one.pixels, acc.pixels.length)
-            return {
-              ...acc,
-              count: acc.count + 1,
-              pixels: merged,
-              labels: Int32Array.from([...acc.labels, ...one.labels]),
-              ids: Int32Array.from([...acc.ids, ...one.ids]),
-            }
-          }, null)
-        : null
+          return i >= 0 ? [subset(loaded.sets[s], [i])] : []
+        })
+        .slice(0, 1),
+    )
+    const pinned = pinnedOnes.length ? concatSets(pinnedOnes) : null
 
     model = buildModel(layersFor(config), {
       input,
