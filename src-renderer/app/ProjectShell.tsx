@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react'
 import type { ProjectSummary } from '../../src-shared/api/contract'
 import type { ClassLabel } from '../../src-shared/domain/types'
 import { SPLITS } from '../../src-shared/domain/types'
-import { call } from './api-client'
+import { api, call } from './api-client'
 import { AnnotateView } from '../features/annotate/AnnotateView'
 import { flushAnnotationEdits } from '../features/annotate/pending'
 import { ImportDialog } from '../features/import/ImportDialog'
@@ -32,6 +32,29 @@ export function ProjectShell({
   useEffect(() => {
     call('classes.list', {}).then(setClasses, (e: Error) => setError(e.message))
   }, [project])
+
+  // Edits made in the editor (or anywhere) change the classes and the counts shown up here:
+  // classes at once, counts at most once a second while labeling goes on.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null
+    const refreshSoon = () => {
+      timer ??= setTimeout(() => {
+        timer = null
+        void onChanged()
+      }, 1000)
+    }
+    const offs = [
+      api.on('classes.changed', () => {
+        call('classes.list', {}).then(setClasses, (e: Error) => setError(e.message))
+        refreshSoon()
+      }),
+      api.on('annotations.changed', refreshSoon),
+    ]
+    return () => {
+      offs.forEach((off) => off())
+      if (timer) clearTimeout(timer)
+    }
+  }, [onChanged])
 
   /** After anything that changes images, classes or splits: refresh counts and reload the grid. */
   const changed = useCallback(async () => {
