@@ -1,13 +1,7 @@
 import type { annotateCalls } from '../../src-shared/api/annotate'
 import type { DB } from '../store/open'
-import {
-  getImageForEditor,
-  KeyIds,
-  imageNeighbors,
-  nextUnlabeled,
-  saveAnnotations,
-  setStatus,
-} from '../store/repos/annotations'
+import { getImageForEditor, KeyIds, saveAnnotations } from '../store/repos/annotations'
+import { imageNeighbors, nextUnlabeled, setStatus } from '../store/repos/images'
 import {
   classUsage,
   createClass,

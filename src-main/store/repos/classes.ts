@@ -3,7 +3,7 @@ import type { ClassLabel } from '../../../src-shared/domain/types'
 import { classColor } from '../../../src-shared/domain/classes'
 import type { DB } from '../open'
 import { stmt } from '../statements'
-import { refreshStatuses } from './annotations'
+import { refreshStatuses } from './images'
 
 export function listClasses(db: DB): ClassLabel[] {
   return stmt(db, 'SELECT id, name, color, position FROM classes ORDER BY position, id').all() as ClassLabel[]

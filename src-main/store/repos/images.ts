@@ -1,4 +1,5 @@
-import type { ImageMeta, Split } from '../../../src-shared/domain/types'
+import { ApiError } from '../../../src-shared/api/contract'
+import type { ImageMeta, ImageStatus, Split } from '../../../src-shared/domain/types'
 import { stratifiedSplit, type SplitRatiosLike } from '../../../src-shared/domain/splits'
 import type { DB } from '../open'
 import { stmt } from '../statements'
@@ -185,4 +186,65 @@ export function getImageBytes(db: DB, id: number): StoredMedia | undefined {
     `SELECT i.hash, i.format, i.width, i.height, i.channels, NULL AS thumbMime, d.bytes
      FROM images i JOIN image_data d ON d.image_id = i.id WHERE i.id = ?`,
   ).get(id) as StoredMedia | undefined
+}
+
+// Images one at a time, as the editor walks them.
+
+const META_SQL = `SELECT ${IMAGE_COLUMNS} ${FROM_IMAGES}`
+
+export function getImageMeta(db: DB, id: number): ImageMeta | undefined {
+  return stmt(db, `${META_SQL} WHERE i.id = ?`).get(id) as ImageMeta | undefined
+}
+
+export function requireImage(db: DB, id: number): ImageMeta {
+  const m = getImageMeta(db, id)
+  if (!m) throw new ApiError('not_found', `No image with id ${id}`)
+  return m
+}
+
+/** The images around one, in id order (the library's order). */
+export function imageNeighbors(
+  db: DB,
+  id: number,
+  before: number,
+  after: number,
+): { index: number; total: number; items: ImageMeta[] } {
+  const self = requireImage(db, id)
+  const { n: index } = stmt(db, 'SELECT COUNT(*) AS n FROM images WHERE id < ?').get(id) as { n: number }
+  const { n: total } = stmt(db, 'SELECT COUNT(*) AS n FROM images').get() as { n: number }
+  const prev = stmt(db, `${META_SQL} WHERE i.id < ? ORDER BY i.id DESC LIMIT ?`).all(
+    id,
+    before,
+  ) as ImageMeta[]
+  const next = stmt(db, `${META_SQL} WHERE i.id > ? ORDER BY i.id LIMIT ?`).all(id, after) as ImageMeta[]
+  return { index, total, items: [...prev.reverse(), self, ...next] }
+}
+
+/** The first unlabeled image after `after`, wrapping round to the start; null when there is none. */
+export function nextUnlabeled(db: DB, after: number | null): number | null {
+  const from = after ?? 0
+  const row =
+    (stmt(db, "SELECT id FROM images WHERE status = 'unlabeled' AND id > ? ORDER BY id LIMIT 1").get(from) as
+      { id: number } | undefined) ??
+    (stmt(db, "SELECT id FROM images WHERE status = 'unlabeled' AND id < ? ORDER BY id LIMIT 1").get(from) as
+      { id: number } | undefined)
+  return row?.id ?? null
+}
+
+export function setStatus(db: DB, ids: readonly number[], status: ImageStatus): number {
+  const upd = stmt(db, 'UPDATE images SET status = ? WHERE id = ? AND status <> ?')
+  return db.transaction(() => ids.reduce((n, id) => n + upd.run(status, id, status).changes, 0))()
+}
+
+/**
+ * After annotations were deleted elsewhere (a class deleted with its annotations): images marked
+ * labeled that have nothing left go back to unlabeled. Reviewed images stay reviewed.
+ */
+export function refreshStatuses(db: DB, imageIds: readonly number[]): void {
+  const upd = stmt(
+    db,
+    `UPDATE images SET status = 'unlabeled' WHERE id = ? AND status = 'labeled'
+     AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = images.id)`,
+  )
+  for (const id of imageIds) upd.run(id)
 }
