@@ -388,4 +388,6 @@ try {
   else log(`kept ${work}`)
 }
 
+fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true })
+fs.writeFileSync(path.join(root, 'bench-results', 'editor.json'), JSON.stringify(result, null, 2) + '\n')
 process.stdout.write(JSON.stringify(result, null, 2) + '\n')
