@@ -41,6 +41,7 @@ function ours(model, extra = []) {
       String(epochs),
       '--validation',
       'test',
+      '--test-each-epoch',
       '--json',
       ...extra,
     ],

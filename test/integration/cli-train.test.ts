@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import Database from 'better-sqlite3'
+import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, assertFashionMnist, FASHION_MNIST, smallset, spawnSmallset, tempDir } from './cli'
 
@@ -128,5 +129,45 @@ describe('smallset train on a real Fashion-MNIST slice', () => {
     expect(resumed.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual(
       Array.from({ length: 4 - done }, (_, i) => done + 1 + i),
     )
+  }, 240_000)
+
+  it('runs the cats-vs-dogs recipe (180×180 RGB, augmentation, dropout) on a class-per-folder tree', async () => {
+    // No cat or dog photos are available offline: sandals play cats and sneakers dogs, as
+    // train/valid/test class folders of real Fashion-MNIST images, upscaled to RGB by the loader.
+    const work = tempDir('catsdogs')
+    const img = gunzipSync(fs.readFileSync(path.join(FASHION_MNIST, 't10k-images-idx3-ubyte.gz'))).subarray(
+      16,
+    )
+    const lab = gunzipSync(fs.readFileSync(path.join(FASHION_MNIST, 't10k-labels-idx1-ubyte.gz'))).subarray(8)
+    const seen = { 5: 0, 7: 0 } as Record<number, number>
+    for (let i = 0; i < lab.length; i++) {
+      const l = lab[i]!
+      if (l !== 5 && l !== 7) continue
+      const k = seen[l]!++
+      const split = k < 16 ? 'train' : k < 20 ? 'valid' : k < 24 ? 'test' : null
+      if (!split) continue
+      const dir = path.join(work, 'tree', split, l === 5 ? 'cat' : 'dog')
+      fs.mkdirSync(dir, { recursive: true })
+      await sharp(img.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(path.join(dir, `${k}.png`))
+    }
+    const dir = path.join(work, 'project')
+    await smallset('init', dir)
+    await smallset('import', dir, path.join(work, 'tree'))
+    const out = lines(
+      (await smallset('train', dir, '--model', 'seed-cats-dogs', '--epochs', '1', '--json')).stdout,
+    )
+    const summary = out.find((l) => l.type === 'summary')!
+    expect(summary.status).toBe('done')
+    const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true })
+    const run = db.prepare('SELECT config, summary FROM runs WHERE id = ?').get(summary.run) as {
+      config: string
+      summary: string
+    }
+    db.close()
+    expect(JSON.parse(run.summary).input).toEqual({ width: 180, height: 180, channels: 3 })
+    expect(JSON.parse(run.summary).counts).toEqual({ train: 32, val: 8, test: 8 })
+    expect(JSON.parse(run.config).augment).toMatchObject({ hflip: true, rotationDeg: 36, zoom: 0.2 })
   }, 240_000)
 })
