@@ -1,6 +1,7 @@
 import type { EpochMetrics, Evaluation, RunSummary } from '../../../src-shared/api/train'
 import type { DB } from '../open'
 import { stmt } from '../statements'
+import { argMin } from '../../train/metrics'
 
 /** What a run records about itself once its data is loaded and as it ends (runs.summary, JSON). */
 export interface RunFacts {
@@ -244,8 +245,7 @@ export function failOrphanedRuns(db: DB): number {
 export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
   const facts = runFacts(row)
   const config = JSON.parse(row.config) as { model?: string; epochs?: number }
-  let best: EpochMetrics | null = null
-  for (const h of history) if (h.valLoss !== null && (!best || h.valLoss < best.valLoss!)) best = h
+  const best = history[argMin(history.map((h) => h.valLoss))] ?? null
   return {
     id: row.id,
     name: row.name,

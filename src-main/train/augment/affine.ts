@@ -137,22 +137,3 @@ export function warpInto(
     }
   }
 }
-
-/** Augments a batch of N HWC images in place-free fashion: returns a new array. */
-export function augmentBatch(
-  batch: Float32Array,
-  n: number,
-  width: number,
-  height: number,
-  channels: number,
-  cfg: AugmentParsed,
-  rand: () => number,
-): Float32Array {
-  const out = new Float32Array(batch.length)
-  const size = width * height * channels
-  for (let i = 0; i < n; i++) {
-    const m = affineFor(sampleParams(cfg, rand), width, height)
-    warpInto(batch, out, width, height, channels, m, 0, i * size, i * size)
-  }
-  return out
-}

@@ -26,7 +26,7 @@ import {
 import { selectBackend, type BackendName } from '../backends/select'
 import { decodeOptimizer, decodeWeights, encodeModel } from '../checkpoint'
 import { concatSets, holdOut, subset, withAugmentedCopy, type ImageSet } from '../data'
-import { confusionMatrix, perClassAccuracy, topK } from '../metrics'
+import { accuracyOf, confusionMatrix, perClassAccuracy, topK } from '../metrics'
 import { buildModel } from '../models/builder'
 import { PRESETS } from '../models/presets'
 import { evaluate, train, type TrainData } from '../trainer'
@@ -94,22 +94,18 @@ export function evaluationOf(
   const rows = predictionRows(set, probs, classIds)
   rows.forEach((r, i) => (pred[i] = classIds.indexOf(r.top[0]!.classId)))
   const confusion = confusionMatrix(set.labels, pred, n)
+  // The 200 most confident mistakes (every prediction is also stored, for the confusion cells).
   const wrong = rows
-    .map((r, i) => ({
-      imageId: r.imageId,
-      trueClassId: classIds[set.labels[i]!]!,
-      top3: r.top,
-      right: pred[i] === set.labels[i],
-    }))
-    .filter((r) => !r.right)
+    .flatMap((r, i) =>
+      pred[i] === set.labels[i]
+        ? []
+        : [{ imageId: r.imageId, trueClassId: classIds[set.labels[i]!]!, top3: r.top }],
+    )
     .sort((a, b) => b.top3[0]!.score - a.top3[0]!.score)
     .slice(0, 200)
-    .map(({ right: _right, ...r }) => r)
-  let right = 0
-  for (let i = 0; i < set.count; i++) if (pred[i] === set.labels[i]) right++
   return {
     split,
-    accuracy: set.count ? right / set.count : 0,
+    accuracy: accuracyOf(confusion),
     loss,
     classIds,
     perClass: perClassAccuracy(confusion).map((p, i) => ({ classId: classIds[i]!, ...p })),
