@@ -79,7 +79,9 @@ describe('model builder', () => {
     const cnn = PRESETS['seed-cnn'].layers
     const fused = fuseReluBeforeMaxPool(cnn)
     expect(fused.filter((l) => l.type === 'activation')).toHaveLength(0)
-    expect(fused.filter((l) => l.type === 'conv').map((l) => (l as { activation: string }).activation)).toEqual(['relu', 'relu'])
+    expect(
+      fused.filter((l) => l.type === 'conv').map((l) => (l as { activation: string }).activation),
+    ).toEqual(['relu', 'relu'])
     // The same function: relu(maxpool(x)) = maxpool(relu(x)), checked numerically on random input.
     const a = buildModel(cnn, { input, numClasses: 10, init: 'torch', seed: 2 })
     const unfused = tf.sequential({
