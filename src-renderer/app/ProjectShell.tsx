@@ -99,8 +99,7 @@ export function ProjectShell({
             .filter(([k]) => k !== 'tag')
             .map(([k, v]) => (
               <span key={k} className="stat">
-                <b>{v}</b> {k}
-                {k === 'box' ? 'es' : 's'}
+                <b>{v}</b> {v === 1 ? k : k === 'box' ? 'boxes' : `${k}s`}
               </span>
             ))}
         </div>
