@@ -29,7 +29,7 @@ async function picture(file: string, hue: number, format: 'png' | 'tiff' = 'png'
   await (format === 'png' ? img.png() : img.tiff()).toFile(file)
 }
 
-/** A project with `n` PNG images (and a TIFF last, which Chromium cannot decode, when asked). */
+/** A project with `n` PNG images (and a TIFF last, when asked). */
 async function makeProject(name: string, n: number, withTiff = false): Promise<string> {
   const work = tempDir(name)
   const src = path.join(work, 'images')
@@ -350,6 +350,14 @@ test('classes: add, rename, recolour, merge, and delete only after asking', asyn
 
 test('navigation, status, the filmstrip, and an image that cannot be decoded', async ({ page }, testInfo) => {
   const dir = await makeProject('nav', 4, true)
+  // The TIFF imported fine (the host shows browsers a PNG of it); now its stored bytes are damaged,
+  // as a bad disk might leave them, so that no browser can decode what is served.
+  const w = new Database(path.join(dir, 'project.sqlite'))
+  w.prepare("UPDATE images SET format = 'png' WHERE id = (SELECT MAX(id) FROM images)").run()
+  w.prepare(
+    'UPDATE image_data SET bytes = randomblob(64) WHERE image_id = (SELECT MAX(id) FROM images)',
+  ).run()
+  w.close()
   host = await serve(dir)
   const first = await openEditor(page, host.url)
   await addClass(page, 'thing')
@@ -385,7 +393,7 @@ test('navigation, status, the filmstrip, and an image that cannot be decoded', a
   await page.keyboard.press('n')
   await expect(view).toHaveAttribute('data-image-id', String(first + 1))
 
-  // The filmstrip opens the TIFF, which Chromium cannot decode: an error tile, not a blank canvas.
+  // The filmstrip opens the damaged image, which Chromium cannot decode: an error tile, not a blank canvas.
   await page.getByTestId('film-item').last().click()
   await expect(view).toHaveAttribute('data-image-id', String(first + 4))
   await expect(page.getByTestId('decode-error')).toBeVisible()

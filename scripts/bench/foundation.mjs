@@ -102,7 +102,9 @@ try {
         }),
       )
     }
-    await page.evaluate(() => fetch('/api/call/project.close', { method: 'POST', body: '{}' }))
+    await page.evaluate(() =>
+      fetch('/api/call/project.close', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } }),
+    )
     await page.close()
   }
 } finally {

@@ -77,6 +77,12 @@ export class SmallsetApp implements AppContext {
     if (this.imports.size) {
       throw new ApiError('busy', 'An import is running: cancel it or let it finish before switching projects')
     }
+    if (this.training.busy) {
+      throw new ApiError(
+        'busy',
+        'A training run is running or queued: cancel it or let it finish before switching projects',
+      )
+    }
   }
 
   private setProject(db: DB, dir: string): ProjectSummary {

@@ -22,6 +22,7 @@ import {
   mergeRunFacts,
   putCheckpoint,
   runFacts,
+  setRunStatus,
   toSummary,
 } from '../store/repos/runs'
 import { affineFor, sampleParams, warpInto } from '../train/augment/affine'
@@ -122,12 +123,23 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       return { runId }
     },
     'train.cancel': ({ runId }) => {
-      if (!runner.cancel(runId)) throw new ApiError('not_found', `Run ${runId} is not running or queued`)
+      if (runner.cancel(runId)) return { ok: true as const }
+      const r = row(runId)
+      if (r.status !== 'running' && r.status !== 'queued') {
+        throw new ApiError('not_found', `Run ${runId} is not running or queued`)
+      }
+      // Marked running or queued by a process that is not running it (another app instance, or a
+      // pid since reused): the user's cancel settles it, and Resume becomes possible.
+      setRunStatus(ctx.requireDb(), runId, 'cancelled')
       return { ok: true as const }
     },
     'train.resume': ({ runId }) => {
       const r = row(runId)
-      if (r.status !== 'cancelled' && r.status !== 'failed') {
+      if (
+        runner.activeRunId === runId ||
+        runner.isQueued(runId) ||
+        (r.status !== 'cancelled' && r.status !== 'failed')
+      ) {
         throw new ApiError(
           'bad_input',
           `Run ${runId} is ${r.status}: only a cancelled or failed run can be resumed`,

@@ -28,7 +28,8 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 }
 
-const COOKIE = 'smallset_token'
+/** Cookies are not kept apart by port: each host names its own, so two hosts do not clash. */
+const cookieName = (port: number) => `smallset_token_${port}`
 const MAX_BODY = 1 << 20
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -65,11 +66,11 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-function cookieToken(req: http.IncomingMessage): string | undefined {
+function cookieToken(req: http.IncomingMessage, name: string): string | undefined {
   const header = req.headers.cookie ?? ''
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=')
-    if (k === COOKIE) return v.join('=')
+    if (k === name) return v.join('=')
   }
   return undefined
 }
@@ -122,7 +123,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   })
 
   const authorised = (req: http.IncomingMessage, url: URL): boolean => {
-    const given = url.searchParams.get('token') ?? cookieToken(req) ?? req.headers['x-smallset-token']
+    const given =
+      url.searchParams.get('token') ?? cookieToken(req, cookieName(port)) ?? req.headers['x-smallset-token']
     return typeof given === 'string' && safeEqual(given, token)
   }
 
@@ -167,7 +169,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         url.searchParams.delete('token')
         res.writeHead(303, {
           ...SECURITY_HEADERS,
-          'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+          'Set-Cookie': `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`,
           Location: url.pathname + url.search,
         })
         return res.end()
@@ -175,6 +177,26 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       const { pathname } = url
       if (pathname.startsWith('/api/call/')) {
         if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' })
+        // Another page on 127.0.0.1 counts as same-site (ports do not matter to SameSite), so the
+        // cookie alone is not enough: a call must be JSON, which a cross-origin page cannot send
+        // without a CORS preflight this host never answers, and any Origin must be this host's.
+        const origin = req.headers.origin
+        if (
+          origin !== undefined &&
+          origin !== `http://127.0.0.1:${port}` &&
+          origin !== `http://localhost:${port}`
+        ) {
+          return sendJson(res, 403, {
+            ok: false,
+            error: { code: 'unauthorized', message: 'cross-origin call refused' },
+          })
+        }
+        if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
+          return sendJson(res, 415, {
+            ok: false,
+            error: { code: 'invalid_request', message: 'API calls must be sent as application/json' },
+          })
+        }
         let body: unknown
         try {
           const text = await readBody(req)

@@ -126,7 +126,11 @@ export async function displayable(m: {
   bytes: Buffer
 }): Promise<{ mime: string; bytes: Buffer }> {
   if (m.thumbMime) return { mime: m.thumbMime, bytes: m.bytes }
-  if (m.format !== RAW_FORMAT) return { mime: `image/${m.format}`, bytes: m.bytes }
+  if (BROWSER_FORMATS.has(m.format)) return { mime: `image/${m.format}`, bytes: m.bytes }
+  if (m.format !== RAW_FORMAT) {
+    // TIFF and the like: browsers cannot draw them, so the editor gets a lossless PNG, turned by its EXIF orientation.
+    return { mime: 'image/png', bytes: await sharp(m.bytes).rotate().png().toBuffer() }
+  }
   const channels = m.channels as 1 | 2 | 3 | 4
   const png = await sharp(m.bytes, { raw: { width: m.width, height: m.height, channels } })
     .png()

@@ -7,6 +7,9 @@ export interface IdxArray {
   data: Buffer
 }
 
+/** The largest IDX data accepted once decompressed (Fashion-MNIST's training images are 47 MB). */
+export const MAX_IDX_BYTES = 2 ** 30
+
 export class IdxError extends Error {
   constructor(
     message: string,
@@ -22,9 +25,14 @@ export function parseIdx(input: Buffer): IdxArray {
   let buf = input
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
-      buf = gunzipSync(buf)
+      // Bounded, so a small gzip bomb is refused instead of filling the memory.
+      buf = gunzipSync(buf, { maxOutputLength: MAX_IDX_BYTES })
     } catch (e) {
-      throw new IdxError(`corrupt gzip data (${(e as Error).message})`)
+      const err = e as NodeJS.ErrnoException
+      if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new IdxError(`decompresses to more than ${MAX_IDX_BYTES / 2 ** 30} GiB (a possible gzip bomb)`)
+      }
+      throw new IdxError(`corrupt gzip data (${err.message})`)
     }
   }
   if (buf.length < 4) throw new IdxError(`too short for an IDX header (${buf.length} bytes)`)

@@ -43,6 +43,8 @@ export async function encodeModel(model: tf.LayersModel, optimizer?: tf.Optimize
   if (optimizer) {
     const named = await optimizer.getWeights()
     const enc = await tf.io.encodeWeights(named)
+    // getWeights makes a new scalar for the step count; the rest are the optimizer's own variables.
+    tf.dispose(named.filter((n) => n.name === 'iter').map((n) => n.tensor))
     topo.optimizerSpecs = enc.specs
     opt = new Uint8Array(enc.data)
   }

@@ -115,7 +115,11 @@ export async function train(
   const optimizer = makeOptimizer(config)
   const augment = config.augment ? AugmentConfig.parse(config.augment) : null
   const history = [...(resume?.history ?? [])]
-  if (resume?.optimizerWeights?.length) await optimizer.setWeights(resume.optimizerWeights)
+  if (resume?.optimizerWeights?.length) {
+    await optimizer.setWeights(resume.optimizerWeights)
+    // The optimizer made its own variables from them.
+    tf.dispose(resume.optimizerWeights.map((w) => w.tensor))
+  }
   let best = { loss: Infinity, epoch: 0 }
   for (const h of history)
     if (h.valLoss !== null && h.valLoss < best.loss) best = { loss: h.valLoss, epoch: h.epoch }
@@ -206,7 +210,8 @@ export async function train(
       }
     }
     await hooks.onEpoch?.(m, { model, optimizer })
-    if (config.earlyStopping && epoch - best.epoch >= config.earlyStopping.patience) {
+    // Without validation there is nothing to stop on.
+    if (config.earlyStopping && data.val?.count && epoch - best.epoch >= config.earlyStopping.patience) {
       stoppedEarly = true
       break
     }

@@ -54,6 +54,25 @@ describe('web host', () => {
     expect(await ok.json()).toMatchObject({ ok: true, value: { project: null } })
   })
 
+  it('refuses calls that are not JSON or come from another origin, even with the token', async () => {
+    const plain = await fetch(`${host.url}/api/call/app.info`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'x-smallset-token': host.token },
+      body: '{}',
+    })
+    expect(plain.status).toBe(415)
+    const foreign = await fetch(`${host.url}/api/call/app.info`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Origin: 'http://127.0.0.1:1',
+        'x-smallset-token': host.token,
+      },
+      body: '{}',
+    })
+    expect(foreign.status).toBe(403)
+  })
+
   it('refuses a foreign Host header (DNS rebinding)', async () => {
     expect(await rawGet('/', { Host: 'evil.example:80', 'x-smallset-token': host.token })).toBe(421)
     expect(await rawGet('/', { Host: `127.0.0.1:${host.port}`, 'x-smallset-token': host.token })).toBe(200)

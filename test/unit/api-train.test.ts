@@ -227,4 +227,23 @@ describe('training API (trainer in-process, as from sources)', () => {
       'done',
     ])
   })
+
+  it('resumes a run that was cancelled while still queued, and refuses to queue a run twice', async () => {
+    await quadrantProject()
+    const { runIds } = await ok<{ runIds: number[] }>(
+      app.dispatch('train.sweep', { base: config({ epochs: 1 }), grid: { learningRate: [0.05, 0.1] } }),
+    )
+    const [first, second] = runIds as [number, number]
+    // The second waits behind the first: cancel it before it starts.
+    await ok(app.dispatch('train.cancel', { runId: second }))
+    const again = await app.dispatch('train.resume', { runId: first })
+    expect(again).toMatchObject({ ok: false, error: { code: 'bad_input' } })
+    await finished(first)
+    const resumed = finished(second)
+    await ok(app.dispatch('train.resume', { runId: second }))
+    expect(await app.dispatch('train.resume', { runId: second })).toMatchObject({ ok: false })
+    expect((await resumed).status).toBe('done')
+    const d = await ok<RunDetail>(app.dispatch('runs.get', { runId: second }))
+    expect(d.history.map((h) => h.epoch)).toEqual([1])
+  })
 })

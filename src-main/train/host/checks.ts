@@ -21,6 +21,18 @@ export function checkTrainable(db: DB, c: TrainConfigParsed): { classIds: number
       'The val split is empty: re-split the project, or validate on the test split or on a fraction of train.',
     )
   }
+  if (typeof c.validation === 'number') {
+    const held = classes.reduce(
+      (n, k) => n + Math.round((k.bySplit.train ?? 0) * (c.validation as number)),
+      0,
+    )
+    if (held === 0) {
+      throw new ApiError(
+        'bad_input',
+        `Holding out ${c.validation} of train leaves no validation images: hold out more, or use the val split.`,
+      )
+    }
+  }
   if (total('test') === 0)
     throw new ApiError(
       'bad_input',

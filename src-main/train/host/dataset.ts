@@ -67,14 +67,20 @@ export function dominantInput(db: DB): InputSize | null {
 /**
  * Decoded pixels at one input size, kept in `<project>/cache/` so each image is decoded (and
  * resized) once, not per epoch or per run: `pixels-WxHxC.bin` holds the pixels, and
- * `pixels-WxHxC.json` maps content hashes to their offsets.
+ * `pixels-WxHxC.json` maps content hashes to their offsets. One process writes at a time (a lock
+ * file holding its pid); another reads what is there and decodes the rest in memory only. The
+ * index is written once, at the end, after the pixels: entries past the end of the file (a crash
+ * between the two) are dropped on the next read.
  */
 class PixelCache {
   private readonly bin: string
   private readonly index: string
+  private readonly lock: string
   private offsets: Record<string, number> = {}
   private fd: number | null = null
-  private size: number
+  private readonly size: number
+  private writable = false
+  private dirty = false
 
   constructor(
     projectDir: string,
@@ -84,11 +90,11 @@ class PixelCache {
     const key = `pixels-${input.width}x${input.height}x${input.channels}`
     this.bin = path.join(dir, `${key}.bin`)
     this.index = path.join(dir, `${key}.json`)
+    this.lock = path.join(dir, `${key}.lock`)
     this.size = input.width * input.height * input.channels
     try {
       const saved = JSON.parse(fs.readFileSync(this.index, 'utf8')) as Record<string, number>
       const binSize = fs.statSync(this.bin).size
-      // Entries past the end of the file (a crash between the two writes) are dropped.
       for (const [h, off] of Object.entries(saved)) if (off + this.size <= binSize) this.offsets[h] = off
     } catch {
       this.offsets = {}
@@ -103,10 +109,30 @@ class PixelCache {
     return true
   }
 
-  /** Appends new entries, then rewrites the index. */
+  /** Takes the write lock, stealing it from a process that is gone. */
+  private takeLock(): boolean {
+    fs.mkdirSync(path.dirname(this.lock), { recursive: true })
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(this.lock, String(process.pid), { flag: 'wx' })
+        return true
+      } catch {
+        const owner = Number(fs.readFileSync(this.lock, 'utf8'))
+        try {
+          process.kill(owner, 0)
+          return false
+        } catch {
+          fs.rmSync(this.lock, { force: true })
+        }
+      }
+    }
+    return false
+  }
+
+  /** Appends new entries (when this process holds the lock; otherwise they stay in memory only). */
   add(entries: { hash: string; pixels: Uint8Array }[]): void {
     if (!entries.length) return
-    fs.mkdirSync(path.dirname(this.bin), { recursive: true })
+    if (!this.writable && !(this.writable = this.takeLock())) return
     let end = fs.existsSync(this.bin) ? fs.statSync(this.bin).size : 0
     const fd = fs.openSync(this.bin, 'a')
     try {
@@ -118,14 +144,18 @@ class PixelCache {
     } finally {
       fs.closeSync(fd)
     }
-    const tmp = `${this.index}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify(this.offsets))
-    fs.renameSync(tmp, this.index)
+    this.dirty = true
   }
 
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd)
     this.fd = null
+    if (this.dirty) {
+      const tmp = `${this.index}.tmp`
+      fs.writeFileSync(tmp, JSON.stringify(this.offsets))
+      fs.renameSync(tmp, this.index)
+    }
+    if (this.writable) fs.rmSync(this.lock, { force: true })
   }
 }
 
@@ -170,6 +200,7 @@ export async function loadClassificationData(
   input: InputSize,
   classIds: readonly number[],
   onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
 ): Promise<LoadedData> {
   const classIndex = new Map(classIds.map((id, i) => [id, i]))
   const rows = (
@@ -204,6 +235,7 @@ export async function loadClassificationData(
         if (direct) done++
       })
       for (let start = 0; start < pending.length; start += 16) {
+        if (signal?.aborted) throw new ApiError('bad_input', 'cancelled while loading the images')
         const chunk = pending.slice(start, start + 16)
         const decoded = await Promise.all(
           chunk.map(async (i) => {

@@ -141,11 +141,18 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
     setRunStatus(db, o.runId, 'running', { backend: backend.name })
     o.send({ type: 'started', runId: o.runId, backend })
 
-    const { classIds } = o.resume && runFacts(row) ? runFacts(row)! : checkTrainable(db, config)
-    const input: InputSize =
-      o.resume && runFacts(row) ? (runFacts(row)!.input as InputSize) : resolveInput(db, config)
-    const loaded = await loadClassificationData(db, o.projectDir, input, classIds, (done, total) =>
-      o.send({ type: 'loading', runId: o.runId, done, total }),
+    // A resumed run keeps the classes and input size it started with, if it got that far.
+    const facts = o.resume ? runFacts(row) : null
+    const started = facts?.classIds?.length && facts.input ? facts : null
+    const classIds = started ? started.classIds : checkTrainable(db, config).classIds
+    const input: InputSize = started ? (started.input as InputSize) : resolveInput(db, config)
+    const loaded = await loadClassificationData(
+      db,
+      o.projectDir,
+      input,
+      classIds,
+      (done, total) => o.send({ type: 'loading', runId: o.runId, done, total }),
+      o.signal,
     )
     let trainSet = loaded.sets.train
     let val: ImageSet | null = loaded.sets.val
@@ -191,7 +198,9 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
       const ckpt = getCheckpoint(db, o.runId)
       const history = getHistory(db, o.runId).filter((h) => !ckpt || h.epoch <= ckpt.epoch)
       if (ckpt) {
-        model.setWeights(decodeWeights(ckpt))
+        const weights = decodeWeights(ckpt)
+        model.setWeights(weights)
+        tf.dispose(weights)
         truncateHistory(db, o.runId, ckpt.epoch)
         const best = history.reduce<EpochMetrics | null>(
           (b, h) => (h.valLoss !== null && (!b || h.valLoss < b.valLoss!) ? h : b),
@@ -330,13 +339,15 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
     })
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
-    setRunStatus(db, o.runId, 'failed', { error: message })
+    // Cancelled while its data was loading: a cancel, not a failure.
+    if (o.signal.aborted) setRunStatus(db, o.runId, 'cancelled')
+    else setRunStatus(db, o.runId, 'failed', { error: message })
     const final = getRunRow(db, o.runId)
     if (final)
       o.send({
         type: 'finished',
         runId: o.runId,
-        status: 'failed',
+        status: final.status,
         summary: toSummary(final, getHistory(db, o.runId)),
       })
   } finally {

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { AppContext } from '../../api/context'
 import { openProjectStore, type DB } from '../../store/open'
-import { getHistory, getRunRow, setRunStatus, toSummary } from '../../store/repos/runs'
+import { getHistory, getRunRow, mergeRunFacts, setRunStatus, toSummary } from '../../store/repos/runs'
 import type { PredictResult } from './predict'
 import type { TrainerMessage } from './run-training'
 import type { WorkerReply, WorkerRequest } from './worker'
@@ -52,7 +52,17 @@ export class TrainRunner {
     return this.queue.some((j) => j.runId === runId)
   }
 
+  /** Whether a run is training or waiting here. */
+  get busy(): boolean {
+    return this.active !== null || this.queue.length > 0
+  }
+
+  /** Queues a run: it is 'queued' in the store from now on, and this process owns it. */
   enqueue(runId: number, resume = false): void {
+    if (this.active?.runId === runId || this.isQueued(runId)) return
+    const db = this.ctx.requireDb()
+    setRunStatus(db, runId, 'queued')
+    mergeRunFacts(db, runId, { ownerPid: process.pid })
     this.queue.push({ runId, resume })
     this.next()
   }
@@ -74,7 +84,10 @@ export class TrainRunner {
     return false
   }
 
-  /** Stops everything (the project closes): the running run is cancelled, queued ones stay queued. */
+  /**
+   * Stops everything (the app closes): the running run is cancelled; queued runs are dropped here
+   * and stay 'queued' in the store, where the next open marks them resumable.
+   */
   stopAll(): void {
     this.queue = []
     this.active?.cancel()
@@ -90,7 +103,12 @@ export class TrainRunner {
       })
   }
 
-  private relay(m: TrainerMessage): void {
+  private relay(m: TrainerMessage, projectDir: string): void {
+    // A run of a project that is no longer open: its ids mean other runs in the open one.
+    if (this.ctx.projectDir !== projectDir) {
+      if (m.type === 'finished' && this.active) this.active.finished = true
+      return
+    }
     switch (m.type) {
       case 'started':
         this.ctx.emit('train.started', { runId: m.runId, backend: m.backend })
@@ -132,7 +150,7 @@ export class TrainRunner {
             runId: job.runId,
             resume: job.resume,
             signal: ac.signal,
-            send: (m) => this.relay(m),
+            send: (m) => this.relay(m, projectDir),
           }),
         )
         .finally(() => this.done())
@@ -151,27 +169,34 @@ export class TrainRunner {
       },
       finished: false,
     }
-    child.on('error', () => {})
+    let lastError: string | null = null
+    child.on('error', (e) => (lastError = e.message))
     child.on('message', (m: WorkerReply) => {
-      if (m.type === 'error' || m.type === 'predicted') return
-      this.relay(m)
+      if (m.type === 'error') lastError = m.message
+      else if (m.type !== 'predicted') this.relay(m, projectDir)
     })
-    child.on('exit', (code, signal) => {
-      const active = this.active
-      if (active && !active.finished) {
-        // The process died without finishing (a crash, a kill): the run is resumable from its
-        // checkpoint. Its own project is updated, even if the app has moved to another since.
-        const db = openProjectStore(projectDir)
-        try {
-          setRunStatus(db, job.runId, 'failed', {
-            error: `the trainer process stopped (${signal ?? `exit code ${code}`}); resume continues from the last checkpoint`,
-          })
-          this.emitFinished(db, job.runId)
-        } finally {
-          db.close()
+    // 'close', not 'exit': it comes after the last message, so a finished run is never taken for a crash.
+    child.on('close', (code, signal) => {
+      try {
+        if (this.active && !this.active.finished) {
+          // The process died without finishing (a crash, a kill): the run is resumable from its
+          // checkpoint. Its own project is updated, even if the app has moved to another since.
+          const db = openProjectStore(projectDir)
+          try {
+            const why = lastError ?? `the trainer process stopped (${signal ?? `exit code ${code}`})`
+            setRunStatus(db, job.runId, 'failed', {
+              error: `${why}; resume continues from the last checkpoint`,
+            })
+            if (this.ctx.projectDir === projectDir) this.emitFinished(db, job.runId)
+          } finally {
+            db.close()
+          }
         }
+      } catch (e) {
+        console.error(`smallset: could not record the end of run ${job.runId}:`, e)
+      } finally {
+        this.done()
       }
-      this.done()
     })
     child.send({ type: 'train', projectDir, runId: job.runId, resume: job.resume } satisfies WorkerRequest)
   }
@@ -188,11 +213,13 @@ export class TrainRunner {
       serialization: 'advanced',
     })
     return new Promise((resolve, reject) => {
+      child.on('error', reject)
       child.on('message', (m: WorkerReply) => {
         if (m.type === 'predicted') resolve(m.results)
         else if (m.type === 'error') reject(new Error(m.message))
       })
-      child.on('exit', (code) => reject(new Error(`the predictor process exited (code ${code})`)))
+      // After any message (a resolved promise ignores this).
+      child.on('close', (code) => reject(new Error(`the predictor process exited (code ${code})`)))
       child.send({ type: 'predict', projectDir, runId, paths } satisfies WorkerRequest)
     })
   }

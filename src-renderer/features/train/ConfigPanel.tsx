@@ -30,8 +30,10 @@ export function ConfigPanel() {
     )
   }
 
+  // No recipe yet, or none any more (another project was opened and the lab reset): load the default.
+  const needsDefaults = config === null
   useEffect(() => {
-    if (useTrain.getState().config) return
+    if (!needsDefaults || useTrain.getState().config) return
     let stale = false
     call('train.defaults', { model: 'seed-cnn' }).then(
       (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(c, true),
@@ -40,7 +42,7 @@ export function ConfigPanel() {
     return () => {
       stale = true
     }
-  }, [])
+  }, [needsDefaults])
 
   if (!config) {
     return (

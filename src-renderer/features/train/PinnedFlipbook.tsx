@@ -7,7 +7,11 @@ import { useClassNames, useTrain, type Top3 } from './store'
  * What the model guessed for each pinned image after every epoch (epoch 0: untrained), scrubbed
  * with a slider or played like a flipbook. Follows the newest epoch until the slider is moved.
  */
-export function PinnedFlipbook({ pinned }: { pinned: { imageId: number; epochs: Map<number, Top3> }[] }) {
+export function PinnedFlipbook({
+  pinned,
+}: {
+  pinned: { imageId: number; trueClassId: number | null; epochs: Map<number, Top3> }[]
+}) {
   const name = useClassNames()
   const truth = useTrain((s) => s.truth)
   const [chosen, setChosen] = useState<number | null>(null)
@@ -68,7 +72,8 @@ export function PinnedFlipbook({ pinned }: { pinned: { imageId: number; epochs: 
       <div className="flip-items">
         {pinned.map((p) => {
           const top = p.epochs.get(epoch)
-          const t = truth[p.imageId]
+          // What the run stored, else what this session learnt when the image was pinned.
+          const t = p.trueClassId ?? truth[p.imageId]
           const right = top && t !== undefined && t !== null ? top[0]?.classId === t : null
           return (
             <div

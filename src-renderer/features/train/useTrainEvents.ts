@@ -23,7 +23,7 @@ export interface RunView {
   /** The stored history with the epochs that arrived live since. */
   history: EpochMetrics[]
   /** Per pinned image, per epoch, the top-3 (epoch 0: the untrained model). */
-  pinned: { imageId: number; epochs: Map<number, Top3> }[]
+  pinned: { imageId: number; trueClassId: number | null; epochs: Map<number, Top3> }[]
 }
 
 /** One run as the store has it (`runs.get`), kept current by its live events. */
@@ -76,7 +76,12 @@ export function useRunView(runId: number | null): RunView {
         byImage.set(item.imageId, m)
       }
     }
-    return [...byImage.entries()].map(([imageId, epochs]) => ({ imageId, epochs }))
+    const truthOf = new Map((detail?.pinned ?? []).map((p) => [p.imageId, p.trueClassId]))
+    return [...byImage.entries()].map(([imageId, epochs]) => ({
+      imageId,
+      trueClassId: truthOf.get(imageId) ?? null,
+      epochs,
+    }))
   }, [detail, live?.pinned])
 
   return {
