@@ -103,7 +103,11 @@ try {
       )
     }
     await page.evaluate(() =>
-      fetch('/api/call/project.close', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } }),
+      fetch('/api/call/project.close', {
+        method: 'POST',
+        body: '{}',
+        headers: { 'Content-Type': 'application/json' },
+      }),
     )
     await page.close()
   }
