@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import { expect, test, type Page } from '@playwright/test'
 import { rleArea, rleIou, rleWithStroke, type Rle } from '../src-shared/domain/rle'
 import type { Vec } from '../src-shared/domain/geometry'
-import { tempDir } from './host'
+import { serve, tempDir, type ServedHost } from './host'
 
 const ROOT = path.resolve(__dirname, '..')
 const CLI = path.join(ROOT, 'bin', 'smallset.js')
@@ -42,43 +42,9 @@ async function makeProject(name: string, n: number, withTiff = false): Promise<s
   return dir
 }
 
-interface Host {
-  url: string
-  child: ChildProcess
-}
-
-/** `smallset serve` on the project, as a user starts it. */
-async function serve(dir: string): Promise<Host> {
-  const child = spawn(process.execPath, [CLI, 'serve', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL in 30 s:\n${out}`)), 30_000)
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      const m = /Open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)))
-  })
-  return { url, child }
-}
-
-function stop(h: Host | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (!h || h.child.exitCode !== null || h.child.signalCode !== null) return resolve()
-    h.child.once('exit', () => resolve())
-    h.child.kill(signal)
-  })
-}
-
-let host: Host | undefined
+let host: ServedHost | undefined
 test.afterEach(async () => {
-  await stop(host)
+  await host?.stop()
   host = undefined
 })
 
@@ -171,7 +137,7 @@ test('draw a box, a polygon and a brush stroke, change a class by key, undo and 
   page,
 }, testInfo) => {
   const dir = await makeProject('draw', 3)
-  host = await serve(dir)
+  host = await serve([dir])
   const imageId = await openEditor(page, host.url)
   await addClass(page, 'cat')
   await addClass(page, 'dog')
@@ -286,7 +252,7 @@ test('draw a box, a polygon and a brush stroke, change a class by key, undo and 
 
 test('classes: add, rename, recolour, merge, and delete only after asking', async ({ page }) => {
   const dir = await makeProject('classes', 2)
-  host = await serve(dir)
+  host = await serve([dir])
   const imageId = await openEditor(page, host.url)
   await addClass(page, 'cat')
   await addClass(page, 'dgo')
@@ -358,7 +324,7 @@ test('navigation, status, the filmstrip, and an image that cannot be decoded', a
     'UPDATE image_data SET bytes = randomblob(64) WHERE image_id = (SELECT MAX(id) FROM images)',
   ).run()
   w.close()
-  host = await serve(dir)
+  host = await serve([dir])
   const first = await openEditor(page, host.url)
   await addClass(page, 'thing')
   const view = page.getByTestId('annotate-view')
@@ -418,7 +384,7 @@ test('navigation, status, the filmstrip, and an image that cannot be decoded', a
 
 test('killing the host mid-stroke loses only that stroke, and the project opens intact', async ({ page }) => {
   const dir = await makeProject('kill', 2)
-  host = await serve(dir)
+  host = await serve([dir])
   const imageId = await openEditor(page, host.url)
   await addClass(page, 'cat')
   const m = await canvasMap(page)
@@ -434,12 +400,12 @@ test('killing the host mid-stroke loses only that stroke, and the project opens 
   await page.mouse.move(...m.toPage(100, 100))
   await page.mouse.down()
   await page.mouse.move(...m.toPage(150, 120), { steps: 5 })
-  await stop(host, 'SIGKILL')
+  await host.stop('SIGKILL')
 
   const db = store(dir)
   expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
   db.close()
-  host = await serve(dir)
+  host = await serve([dir])
   const again = await openEditor(page, host.url)
   expect(again).toBe(imageId + 1) // the first image is labeled now; the editor opens the next unlabeled one
   expect(regionsOf(dir, imageId).map((r) => r.kind)).toEqual(['box'])
@@ -461,7 +427,7 @@ test('a 28×28 image stays crisp at high zoom: no pixel is blended with its neig
   const dir = path.join(work, 'project')
   execFileSync(process.execPath, [CLI, 'init', dir])
   execFileSync(process.execPath, [CLI, 'import', dir, src, '--no-progress'])
-  host = await serve(dir)
+  host = await serve([dir])
   await openEditor(page, host.url)
   const canvas = page.getByTestId('editor-canvas')
 

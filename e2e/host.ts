@@ -8,7 +8,8 @@ const ROOT = path.resolve(__dirname, '..')
 export interface ServedHost {
   /** The launch URL, with the per-launch token. */
   url: string
-  stop(): Promise<void>
+  /** Stops the host: SIGTERM by default; SIGKILL to test a crash. */
+  stop(signal?: NodeJS.Signals): Promise<void>
 }
 
 /** Starts `smallset serve` (the built CLI) the way a user would, and reads the URL it prints. */
@@ -42,11 +43,11 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   })
   return {
     url,
-    stop: () =>
+    stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
         child.once('exit', () => resolve())
-        child.kill('SIGTERM')
+        child.kill(signal)
       }),
   }
 }
