@@ -774,15 +774,11 @@ function nhwcPad(pad: ConvAttrs['pad'], dataFormat: string | undefined): ConvAtt
   return pad
 }
 
-const conv2DBackpropFilterKernel = (args: KernelArgs): TensorInfo => {
-  const backend = args.backend as BackendWasm
-  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo }
-  const attrs = args.attrs as unknown as ConvAttrs
-  assertFloat32(Conv2DBackpropFilter, x, dy)
-  const nchw = attrs.dataFormat === 'NCHW'
-  const info = backend_util.computeConv2DInfo(
-    toNhwcShape(x.shape, attrs.dataFormat),
-    attrs.filterShape as Shape4,
+/** The convolution's geometry in NHWC terms, whatever the data format of the call. */
+function nhwcConvInfo(inputShape: readonly number[], filterShape: Shape4, attrs: ConvAttrs) {
+  return backend_util.computeConv2DInfo(
+    toNhwcShape(inputShape as number[], attrs.dataFormat),
+    filterShape,
     attrs.strides,
     attrs.dilations ?? 1,
     nhwcPad(attrs.pad, attrs.dataFormat),
@@ -790,6 +786,15 @@ const conv2DBackpropFilterKernel = (args: KernelArgs): TensorInfo => {
     false,
     'channelsLast',
   )
+}
+
+const conv2DBackpropFilterKernel = (args: KernelArgs): TensorInfo => {
+  const backend = args.backend as BackendWasm
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo }
+  const attrs = args.attrs as unknown as ConvAttrs
+  assertFloat32(Conv2DBackpropFilter, x, dy)
+  const nchw = attrs.dataFormat === 'NCHW'
+  const info = nhwcConvInfo(x.shape, attrs.filterShape as Shape4, attrs)
   if (isEmpty(x, dy)) return zeros(backend, attrs.filterShape as Shape4)
   const guess: Choice = info.inChannels <= 4 ? 'gemm' : 'conv'
   const cols =
@@ -809,16 +814,7 @@ const conv2DBackpropInputKernel = (args: KernelArgs): TensorInfo => {
   const attrs = args.attrs as unknown as ConvAttrs
   assertFloat32(Conv2DBackpropInput, dy, filter)
   const nchw = attrs.dataFormat === 'NCHW'
-  const info = backend_util.computeConv2DInfo(
-    toNhwcShape(attrs.inputShape as number[], attrs.dataFormat),
-    filter.shape as Shape4,
-    attrs.strides,
-    attrs.dilations ?? 1,
-    nhwcPad(attrs.pad, attrs.dataFormat),
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  )
+  const info = nhwcConvInfo(attrs.inputShape as number[], filter.shape as Shape4, attrs)
   if (isEmpty(dy, filter)) return zeros(backend, attrs.inputShape as Shape4)
   const guess: Choice = info.inChannels <= 8 ? 'gemm' : 'conv'
   const cols =
