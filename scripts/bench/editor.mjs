@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from '@playwright/test'
+import { chromiumLaunchOptions } from '../lib/chromium.mjs'
 import sharp from 'sharp'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -131,17 +132,7 @@ async function serve(dir) {
   return { url, api, stop: () => child.kill('SIGTERM') }
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.SMALLSET_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--headless=new',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-  ],
-})
+const browser = await chromium.launch(chromiumLaunchOptions)
 
 async function openEditor(url) {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })

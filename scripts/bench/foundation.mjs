@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from '@playwright/test'
+import { chromiumLaunchOptions } from '../lib/chromium.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const cli = path.join(root, 'bin', 'smallset.js')
@@ -54,17 +55,7 @@ const url = await new Promise((resolve, reject) => {
   })
   server.on('exit', (c) => reject(new Error(`serve exited ${c}`)))
 })
-const browser = await chromium.launch({
-  executablePath: process.env.SMALLSET_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--headless=new',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-  ],
-})
+const browser = await chromium.launch(chromiumLaunchOptions)
 const openTimes = []
 const apiTimes = []
 try {
