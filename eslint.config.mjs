@@ -4,7 +4,16 @@ import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'resources/**'] },
+  {
+    ignores: [
+      'out/**',
+      'scratch/**',
+      'node_modules/**',
+      'test-results/**',
+      'playwright-report/**',
+      'resources/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -86,6 +95,104 @@ export default tseslint.config(
               message: 'only src-main/index.ts and preload.ts import Electron',
             },
           ],
+        },
+      ],
+    },
+  },
+  // Layering inside src-main: store/ ← media/, train/ ← api/ ← hosts. No arrow runs the other way.
+  {
+    files: ['src-main/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/api/**',
+                '**/train/**',
+                '**/media/**',
+                '**/host/**',
+                '**/project/**',
+                '!**/src-shared/**',
+              ],
+              message: 'store/ imports only src-shared (and its own files)',
+            },
+            {
+              group: ['electron', 'electron/*', 'sharp', '@tensorflow/*'],
+              message: 'store/ imports only src-shared',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-main/train/**/*.ts', 'src-main/media/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/api/**', '!**/src-shared/**'], message: 'train/ and media/ never import api/' },
+            {
+              group: ['electron', 'electron/*'],
+              message: 'only src-main/index.ts and preload.ts import Electron',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // What trains is pure tfjs plus shared types, so it can run in a browser worker on WebGPU: the
+  // loop, its kernels and augmentation, and each task's own files. A task's Node side (its feed
+  // from the store, its run glue) lives in files named *.node.ts.
+  {
+    files: [
+      'src-main/train/trainer.ts',
+      'src-main/train/checkpoint.ts',
+      'src-main/train/augment/**/*.ts',
+      'src-main/train/backends/**/*.ts',
+      'src-main/train/tasks/**/*.ts',
+    ],
+    ignores: [
+      'src-main/train/tasks/**/*.node.ts',
+      'src-main/train/tasks/**/index.ts',
+      'src-main/train/tasks/types.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'sharp', 'better-sqlite3'],
+              message: 'training code is pure tfjs: put Node work in a *.node.ts file or in train/host/',
+            },
+            {
+              group: ['**/store/**', '**/host/**', '**/media/**', '**/api/**', '!**/src-shared/**'],
+              message: 'training code is pure tfjs: it reads no store and knows no host',
+            },
+            {
+              group: ['electron', 'electron/*', 'react', 'react-dom', 'konva'],
+              message: 'no Electron or DOM here',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Nothing outside store/ prepares SQL.
+  {
+    files: ['src-main/**/*.ts'],
+    ignores: ['src-main/store/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(prepare|exec|pragma)$/][arguments.0.type=/^(Literal|TemplateLiteral)$/]',
+          message: 'SQL lives in src-main/store/repos/: call a repo function instead',
         },
       ],
     },

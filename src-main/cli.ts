@@ -7,8 +7,9 @@ import {
   type EventPayload,
   type ImportRequest,
 } from '../src-shared/api/contract'
-import { MODEL_PRESETS, type RunDetail, type TrainConfig } from '../src-shared/api/train'
-import { AUGMENT_PRESET_CONFIGS } from './train/models/presets'
+import { MODEL_PRESETS, TASKS, type RunDetail, type Task, type TrainConfig } from '../src-shared/api/train'
+import { detectionStats } from '../src-shared/domain/detections'
+import { AUGMENT_PRESET_CONFIGS } from './train/tasks/classify/models/presets'
 import { SmallsetApp, APP_VERSION } from './api/app'
 import { startWebHost } from './host/web'
 import { openDemoProject } from './project/demo'
@@ -36,7 +37,8 @@ function openOrFail(app: SmallsetApp, dir: string): void {
 }
 
 interface TrainFlags {
-  model: string
+  task: Task
+  model?: string
   epochs?: number
   lr?: number
   batch?: number
@@ -201,26 +203,37 @@ program
 
 program
   .command('train')
-  .description('train a classifier; prints one JSON line per epoch with --json, then a summary')
+  .description(
+    'train a classifier, a detector or an instance segmentation model; prints one JSON line per epoch with --json, then a summary',
+  )
   .argument('<project-dir>')
+  .addOption(new Option('--task <task>', 'what to learn').choices(TASKS).default('classify'))
   .addOption(
-    new Option('--model <preset>', 'model preset')
-      .choices(MODEL_PRESETS.filter((m) => m !== 'custom'))
-      .default('seed-cnn'),
+    new Option('--model <preset>', 'classification: the model preset (default seed-cnn)').choices(
+      MODEL_PRESETS.filter((m) => m !== 'custom'),
+    ),
   )
   .option('--epochs <n>', "epochs (default: the preset's)", int)
   .option('--lr <x>', 'learning rate', Number)
   .option('--batch <n>', 'batch size', int)
-  .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'rmsprop']))
+  .addOption(
+    new Option('--optimizer <name>', 'optimizer (rmsprop: classification only)').choices([
+      'sgd',
+      'adam',
+      'rmsprop',
+    ]),
+  )
   .option('--momentum <x>', 'SGD momentum', Number)
   .option('--seed <n>', 'seed', int)
   .option('--validation <source>', "'val', 'test', or a fraction of train such as 0.1")
   .option('--patience <n>', 'early stopping patience (epochs)', int)
   .addOption(
-    new Option('--augment <preset>', 'augmentation preset').choices(Object.keys(AUGMENT_PRESET_CONFIGS)),
+    new Option('--augment <preset>', 'classification: augmentation preset').choices(
+      Object.keys(AUGMENT_PRESET_CONFIGS),
+    ),
   )
   .option('--test-each-epoch', 'evaluate on the test split after every epoch')
-  .option('--pin <ids>', 'comma-separated image ids whose top-3 is recorded every epoch')
+  .option('--pin <ids>', 'comma-separated image ids whose top-3 or detections are recorded every epoch')
   .addOption(new Option('--backend <name>', 'force a backend').choices(['tensorflow', 'wasm', 'cpu']))
   .option(
     '--resume <run-id>',
@@ -233,10 +246,16 @@ program
     const app = new SmallsetApp()
     openOrFail(app, dir)
     const out = (v: unknown) => process.stdout.write((typeof v === 'string' ? v : JSON.stringify(v)) + '\n')
-    const defaults = await app.dispatch('train.defaults', { model: o.model })
+    const defaults =
+      o.resume === undefined
+        ? await app.dispatch('train.defaults', {
+            task: o.task,
+            ...(o.model && { model: o.model as (typeof MODEL_PRESETS)[number] }),
+          })
+        : { ok: true as const, value: { task: o.task } }
     if (!defaults.ok) fail(defaults.error.message)
     const base = defaults.value as TrainConfig
-    const config: TrainConfig = {
+    const config = {
       ...base,
       ...(o.epochs !== undefined && { epochs: o.epochs }),
       ...(o.lr !== undefined && { learningRate: o.lr }),
@@ -251,7 +270,8 @@ program
       ...(o.augment && { augment: AUGMENT_PRESET_CONFIGS[o.augment as keyof typeof AUGMENT_PRESET_CONFIGS] }),
       ...(o.testEachEpoch && { testEachEpoch: true }),
       ...(o.pin && { pinnedImageIds: o.pin.split(',').map(Number) }),
-    }
+    } as TrainConfig
+    const threshold = 'displayThreshold' in base ? (base.displayThreshold ?? 0.5) : 0.5
     let backend = ''
     let runId = -1
     const finished = new Promise<void>((resolve) => {
@@ -262,15 +282,31 @@ program
           if (!o.json) out(`backend: ${e.backend.name} (${e.backend.reason})`)
         } else if (event === 'train.epoch') {
           const e = p as EventPayload<'train.epoch'>
-          const m = e.metrics
-          if (o.json) out({ type: 'epoch', run: e.runId, ...m })
+          const { metrics, batchLoss: _b, ...m } = e.metrics
+          // Detection: per pinned image, how many detections are shown, and the top and mean score.
+          const pinned = e.pinned.map((q) =>
+            q.detections
+              ? { image_id: q.imageId, ...detectionStats(q.detections, threshold) }
+              : { image_id: q.imageId, top3: q.top3 },
+          )
+          if (o.json) out({ type: 'epoch', run: e.runId, ...m, ...metrics, pinned })
           else
             out(
-              `epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(100 * m.acc).toFixed(2)}%` +
-                (m.valAcc !== null
-                  ? ` | val loss ${m.valLoss!.toFixed(4)} acc ${(100 * m.valAcc).toFixed(2)}%`
-                  : '') +
-                (m.testAcc !== null ? ` | test acc ${(100 * m.testAcc).toFixed(2)}%` : '') +
+              `epoch ${m.epoch}: loss ${m.loss.toFixed(4)}` +
+                (m.valLoss !== null ? ` | val loss ${m.valLoss.toFixed(4)}` : '') +
+                Object.entries(metrics)
+                  .map(
+                    ([k, v]) =>
+                      ` | ${k} ${/accuracy|map/.test(k) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4)}`,
+                  )
+                  .join('') +
+                pinned
+                  .map((q) =>
+                    'shown' in q
+                      ? ` | #${q.image_id}: ${q.shown} shown, max ${q.maxScore?.toFixed(3) ?? '–'}`
+                      : '',
+                  )
+                  .join('') +
                 ` | ${Math.round(m.imagesPerS)} img/s`,
             )
         } else if (event === 'train.batch' && !o.json && process.stderr.isTTY) {
@@ -302,21 +338,33 @@ program
       run: runId,
       status: d.summary.status,
       error: d.summary.error,
+      task: d.summary.task,
       model: d.summary.model,
       epochs: history.length,
       backend: d.summary.backend ?? backend,
-      test_accuracy: d.evaluation?.accuracy ?? null,
-      test_loss: d.evaluation?.loss ?? null,
+      seconds,
       train_samples_per_s: seconds ? trained / seconds : null,
       best_epoch: d.summary.bestEpoch,
-      per_class_accuracy:
-        d.evaluation?.perClass.map((p) => ({ class_id: p.classId, accuracy: p.accuracy })) ?? null,
+      ...(d.summary.task === 'classify'
+        ? {
+            test_accuracy: d.evaluation?.accuracy ?? null,
+            test_loss: d.evaluation?.loss ?? null,
+            per_class_accuracy:
+              d.evaluation?.perClass.map((p) => ({ class_id: p.classId, accuracy: p.accuracy })) ?? null,
+          }
+        : (d.summary.testMetrics ?? {})),
     }
     if (o.json) out(summary)
     else
       out(
-        `run ${runId} ${summary.status}: test accuracy ${summary.test_accuracy === null ? 'n/a' : (100 * summary.test_accuracy).toFixed(2) + '%'}, ` +
-          `${Math.round(summary.train_samples_per_s ?? 0)} training img/s on ${summary.backend}` +
+        `run ${runId} ${summary.status}: ` +
+          (d.summary.task === 'classify'
+            ? `test accuracy ${d.evaluation ? (100 * d.evaluation.accuracy).toFixed(2) + '%' : 'n/a'}`
+            : Object.entries(d.summary.testMetrics ?? {})
+                .filter(([k]) => /^(box|mask)_map(50)?$/.test(k))
+                .map(([k, v]) => `test ${k} ${v.toFixed(3)}`)
+                .join(', ') || 'no test figures') +
+          `, ${Math.round(summary.train_samples_per_s ?? 0)} training img/s on ${summary.backend}` +
           (summary.error ? ` (${summary.error})` : ''),
       )
     process.exitCode = d.summary.status === 'done' ? 0 : d.summary.status === 'cancelled' ? 130 : 1

@@ -58,7 +58,7 @@ function ours(model, extra = []) {
   return {
     backend: s.backend,
     train_samples_per_s: Math.round(s.train_samples_per_s),
-    test_accuracy_by_epoch: ep.map((e) => Number(e.testAcc.toFixed(4))),
+    test_accuracy_by_epoch: ep.map((e) => Number(e.test_accuracy.toFixed(4))),
     test_accuracy: s.test_accuracy,
   }
 }

@@ -26,7 +26,7 @@ import { createProjectStore, openProjectStore, type DB } from '../store/open'
 import { listClasses } from '../store/repos/classes'
 import { projectCounts } from '../store/repos/counts'
 import { getImageBytes, getThumbnail, listImages, resplitAll, setSplit } from '../store/repos/images'
-import { getMeta } from '../store/repos/meta'
+import { getMeta, schemaVersion } from '../store/repos/meta'
 
 export const APP_VERSION = '0.1.0'
 
@@ -68,7 +68,7 @@ export class SmallsetApp implements AppContext {
     return {
       dir: this.dir!,
       name: getMeta(db, 'name') ?? path.basename(this.dir!),
-      schemaVersion: db.pragma('user_version', { simple: true }) as number,
+      schemaVersion: schemaVersion(db),
       counts: projectCounts(db),
     }
   }

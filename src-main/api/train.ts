@@ -10,11 +10,14 @@ import {
   type trainCalls,
 } from '../../src-shared/api/train'
 import { seededRandom } from '../../src-shared/domain/random'
+import { listClasses } from '../store/repos/classes'
 import { getImageBytes } from '../store/repos/images'
 import {
+  confusionCell,
   createRun,
   deleteRun,
   getCheckpoint,
+  getDetections,
   getHistory,
   getPredictions,
   getRunRow,
@@ -25,15 +28,13 @@ import {
   setRunStatus,
   toSummary,
 } from '../store/repos/runs'
+import { tagClassOf } from '../store/repos/training'
 import { affineFor, sampleParams, warpInto } from '../train/augment/affine'
 import { AugmentConfig } from '../../src-shared/api/train'
-import { toInputPixels, taggedClasses } from '../train/host/dataset'
-import { resolveInput } from '../train/host/plan'
+import { toInputPixels } from '../train/host/pixels'
 import type { TrainRunner } from '../train/host/runner'
-import { checkTrainable } from '../train/host/checks'
 import { fromLayersModelFiles, toLayersModelFiles, weightPaths } from '../train/model-files'
-import { PRESETS } from '../train/models/presets'
-import { checkStack } from '../train/models/shapes'
+import { taskModule, taskNames } from '../train/tasks'
 import type { AppContext, HandlerMap } from './context'
 
 /** The backend a run will most likely get, without loading tfjs here (runs load it in their own process). */
@@ -58,8 +59,10 @@ function expectedBackend(): BackendInfo {
   }
 }
 
-function layersOf(c: TrainConfigParsed) {
-  return c.model === 'custom' ? c.layers! : PRESETS[c.model].layers
+const taskWords: Record<TrainConfigParsed['task'], string> = {
+  classify: 'a classifier',
+  detect: 'a detector',
+  segment: 'an instance segmentation model',
 }
 
 /** Handlers for the training calls. Training itself runs in the trainer process (see train/host/runner.ts). */
@@ -67,20 +70,17 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
   const validate = (raw: unknown) => {
     const db = ctx.requireDb()
     const c = TrainConfig.parse(raw)
-    const { notes } = checkTrainable(db, c)
-    const input = resolveInput(db, c)
-    try {
-      checkStack(layersOf(c), input)
-    } catch (e) {
-      throw new ApiError(
-        'bad_input',
-        `The model does not fit ${input.width}×${input.height}×${input.channels} images: ${(e as Error).message}`,
-      )
-    }
-    return { config: c, notes }
+    const plan = taskModule(c.task).plan
+    const why = plan.unavailable(db)
+    if (why) throw new ApiError('bad_input', `This project cannot train ${taskWords[c.task]}: it ${why}.`)
+    return { config: c, notes: plan.validate(db, c).notes }
   }
-  const runName = (c: TrainConfigParsed) =>
-    c.name ?? `${c.model} · lr ${c.learningRate} · batch ${c.batchSize} · ${c.epochs} ep`
+  const runName = (c: TrainConfigParsed) => taskModule(c.task).plan.runName(c)
+  const start = (c: TrainConfigParsed, name = runName(c)) => {
+    const runId = createRun(ctx.requireDb(), name, c, 'queued', c.task)
+    runner.enqueue(runId)
+    return runId
+  }
   const row = (runId: number) => {
     const r = getRunRow(ctx.requireDb(), runId)
     if (!r) throw new ApiError('not_found', `There is no run ${runId}`)
@@ -89,39 +89,22 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
 
   return {
     'train.backend': () => expectedBackend(),
-    'train.defaults': ({ model }) => {
+    'train.tasks': () => {
       const db = ctx.requireDb()
-      const preset = model === 'custom' ? null : PRESETS[model]
-      const base: TrainConfigParsed = TrainConfig.parse({
-        model,
-        // A preset's own stack comes along, so the UI can start a custom model from it.
-        layers:
-          model === 'custom'
-            ? [{ type: 'flatten' }, { type: 'dense', units: 128, activation: 'relu' }]
-            : preset!.layers,
-        optimizer: 'adam',
-        learningRate: 1e-3,
-        batchSize: 32,
-        epochs: 10,
-        ...(preset?.config ?? {}),
+      return taskNames().map((task) => {
+        const why = taskModule(task).plan.unavailable(db)
+        return { task, available: !why, reason: why ?? 'ready' }
       })
-      const hasVal = taggedClasses(db).some((k) => (k.bySplit.val ?? 0) > 0)
-      return {
-        ...base,
-        input:
-          model === 'seed-cats-dogs'
-            ? PRESETS['seed-cats-dogs'].input
-            : (resolveInput(db, { ...base, input: undefined }) ?? undefined),
-        validation: hasVal ? 'val' : 0.1,
-      }
+    },
+    'train.defaults': ({ task, model }) => {
+      const db = ctx.requireDb()
+      const plan = taskModule(task).plan
+      const why = plan.unavailable(db)
+      if (why) throw new ApiError('bad_input', `This project cannot train ${taskWords[task]}: it ${why}.`)
+      return plan.defaults(db, { model })
     },
     'train.validate': ({ config }) => ({ ok: true as const, notes: validate(config).notes }),
-    'train.start': ({ config }) => {
-      const { config: c } = validate(config)
-      const runId = createRun(ctx.requireDb(), runName(c), c)
-      runner.enqueue(runId)
-      return { runId }
-    },
+    'train.start': ({ config }) => ({ runId: start(validate(config).config) }),
     'train.cancel': ({ runId }) => {
       if (runner.cancel(runId)) return { ok: true as const }
       const r = row(runId)
@@ -158,9 +141,7 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
         for (const learningRate of lrs)
           for (const batchSize of bss) {
             const one = TrainConfig.parse({ ...c, optimizer, learningRate, batchSize, name: undefined })
-            const runId = createRun(ctx.requireDb(), `sweep · ${runName(one)}`, one)
-            runIds.push(runId)
-            runner.enqueue(runId)
+            runIds.push(start(one, `sweep · ${runName(one)}`))
           }
       return { runIds }
     },
@@ -175,18 +156,32 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       const facts = runFacts(r)
       const parsed = TrainConfig.safeParse(JSON.parse(r.config))
       const pinnedIds = parsed.success ? parsed.data.pinnedImageIds : []
-      const preds = getPredictions(db, runId, { imageIds: pinnedIds })
-      const truth = db.prepare("SELECT class_id FROM annotations WHERE image_id = ? AND kind = 'tag'").pluck()
+      const classify = r.task === 'classify'
+      const preds = classify ? getPredictions(db, runId, { imageIds: pinnedIds }) : []
+      const dets = classify ? [] : getDetections(db, runId, { imageIds: pinnedIds })
       return {
         summary: toSummary(r, history),
         config: parsed.success ? parsed.data : null,
         history,
         evaluation: facts?.evaluation ?? null,
-        pinned: pinnedIds.map((imageId) => ({
-          imageId,
-          trueClassId: (truth.get(imageId) as number | undefined) ?? null,
-          epochs: preds.filter((p) => p.imageId === imageId).map((p) => ({ epoch: p.epoch, top3: p.top })),
-        })),
+        detection: facts?.detection ?? null,
+        pinned: classify
+          ? pinnedIds.map((imageId) => ({
+              imageId,
+              trueClassId: tagClassOf(db, imageId),
+              epochs: preds
+                .filter((p) => p.imageId === imageId)
+                .map((p) => ({ epoch: p.epoch, top3: p.top })),
+            }))
+          : [],
+        pinnedDetections: classify
+          ? []
+          : pinnedIds.map((imageId) => ({
+              imageId,
+              epochs: dets
+                .filter((d) => d.imageId === imageId)
+                .map((d) => ({ epoch: d.epoch, detections: d.detections })),
+            })),
       }
     },
     'runs.delete': ({ runId }) => {
@@ -199,32 +194,18 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
     'runs.cell': ({ runId, trueClassId, predClassId, limit }) => {
       const db = ctx.requireDb()
       row(runId)
-      const rows = db
-        .prepare(
-          `SELECT p.image_id AS imageId FROM predictions p
-           JOIN annotations a ON a.image_id = p.image_id AND a.kind = 'tag'
-           WHERE p.run_id = ? AND p.epoch = -1 AND p.rank = 0 AND a.class_id = ? AND p.class_id = ?
-           ORDER BY p.score DESC LIMIT ?`,
-        )
-        .all(runId, trueClassId, predClassId, limit) as { imageId: number }[]
-      const preds = getPredictions(db, runId, { imageIds: rows.map((r) => r.imageId) }).filter(
-        (p) => p.epoch === -1,
-      )
-      return rows.map((r) => ({
-        imageId: r.imageId,
-        top3: preds.find((p) => p.imageId === r.imageId)?.top ?? [],
+      const ids = confusionCell(db, runId, trueClassId, predClassId, limit)
+      const preds = getPredictions(db, runId, { imageIds: ids }).filter((p) => p.epoch === -1)
+      return ids.map((imageId) => ({
+        imageId,
+        top3: preds.find((p) => p.imageId === imageId)?.top ?? [],
       }))
     },
     'runs.predictions': ({ runId, offset, limit }) => {
       const db = ctx.requireDb()
       row(runId)
       const preds = getPredictions(db, runId, { epoch: -1, offset, limit })
-      const truth = db.prepare("SELECT class_id FROM annotations WHERE image_id = ? AND kind = 'tag'").pluck()
-      return preds.map((p) => ({
-        imageId: p.imageId,
-        trueClassId: (truth.get(p.imageId) as number | undefined) ?? null,
-        top3: p.top,
-      }))
+      return preds.map((p) => ({ imageId: p.imageId, trueClassId: tagClassOf(db, p.imageId), top3: p.top }))
     },
     'runs.export': ({ runId, dir }) => {
       const db = ctx.requireDb()
@@ -243,10 +224,7 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       fs.writeFileSync(files[1]!, weightsBin)
       fs.writeFileSync(files[0]!, modelJson)
       // What the outputs mean: class names in output order, the input size and normalisation.
-      const classes = ctx.requireDb().prepare('SELECT id, name FROM classes').all() as {
-        id: number
-        name: string
-      }[]
+      const classes = listClasses(db)
       fs.writeFileSync(
         files[2]!,
         JSON.stringify(
@@ -289,10 +267,7 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       const input =
         meta.input ?? (shape ? { height: shape[1]!, width: shape[2]!, channels: shape[3]! } : null)
       if (!input) throw new ApiError('bad_input', `${jsonPath}: the model does not say its input size`)
-      const projectClasses = db.prepare('SELECT id, name FROM classes ORDER BY position, id').all() as {
-        id: number
-        name: string
-      }[]
+      const projectClasses = listClasses(db)
       const classIds = meta.classes
         ? meta.classes.map((n) => {
             const c = projectClasses.find((k) => k.name === n)

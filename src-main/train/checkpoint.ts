@@ -9,6 +9,8 @@ export interface EncodedModel {
   topology: string
   weights: Uint8Array
   optimizer: Uint8Array | null
+  /** The moving average of the weights, in the layout of `weights` (the same specs). */
+  ema?: Uint8Array | null
 }
 
 interface TopologyJson {
@@ -29,7 +31,11 @@ function concat(data: tf.io.WeightData): Uint8Array {
   return out
 }
 
-export async function encodeModel(model: tf.LayersModel, optimizer?: tf.Optimizer): Promise<EncodedModel> {
+export async function encodeModel(
+  model: tf.LayersModel,
+  optimizer?: tf.Optimizer,
+  ema?: readonly tf.Tensor[] | null,
+): Promise<EncodedModel> {
   let artifacts: tf.io.ModelArtifacts | null = null
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -48,7 +54,12 @@ export async function encodeModel(model: tf.LayersModel, optimizer?: tf.Optimize
     topo.optimizerSpecs = enc.specs
     opt = new Uint8Array(enc.data)
   }
-  return { topology: JSON.stringify(topo), weights: concat(a.weightData!), optimizer: opt }
+  let averaged: Uint8Array | null = null
+  if (ema) {
+    const enc = await tf.io.encodeWeights(topo.weightSpecs.map((s, i) => ({ name: s.name, tensor: ema[i]! })))
+    averaged = new Uint8Array(enc.data)
+  }
+  return { topology: JSON.stringify(topo), weights: concat(a.weightData!), optimizer: opt, ema: averaged }
 }
 
 const toArrayBuffer = (b: Uint8Array) =>
@@ -61,6 +72,12 @@ export function decodeWeights(e: Pick<EncodedModel, 'topology' | 'weights'>): tf
   return topo.weightSpecs.map((s) => map[s.name]!)
 }
 
+/** The moving average of the weights, in the model's order; null where the checkpoint has none. */
+export function decodeEma(e: Pick<EncodedModel, 'topology' | 'ema'>): tf.Tensor[] | null {
+  if (!e.ema) return null
+  return decodeWeights({ topology: e.topology, weights: e.ema })
+}
+
 export function decodeOptimizer(e: EncodedModel): { name: string; tensor: tf.Tensor }[] {
   const topo = JSON.parse(e.topology) as TopologyJson
   if (!e.optimizer || !topo.optimizerSpecs) return []
@@ -68,14 +85,20 @@ export function decodeOptimizer(e: EncodedModel): { name: string; tensor: tf.Ten
   return topo.optimizerSpecs.map((s) => ({ name: s.name, tensor: map[s.name]! }))
 }
 
-/** A LayersModel rebuilt from its topology and weights (imported or exported models). */
-export async function loadModel(e: Pick<EncodedModel, 'topology' | 'weights'>): Promise<tf.LayersModel> {
+/**
+ * A LayersModel rebuilt from its topology and weights (imported or exported models, predictions):
+ * the moving average of the weights where the checkpoint keeps one, since that is what the run
+ * evaluated with.
+ */
+export async function loadModel(
+  e: Pick<EncodedModel, 'topology' | 'weights'> & { ema?: Uint8Array | null },
+): Promise<tf.LayersModel> {
   const topo = JSON.parse(e.topology) as TopologyJson
   return tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: topo.modelTopology,
       weightSpecs: topo.weightSpecs,
-      weightData: toArrayBuffer(e.weights),
+      weightData: toArrayBuffer(e.ema ?? e.weights),
     }),
   )
 }

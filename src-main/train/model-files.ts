@@ -13,6 +13,8 @@ export interface StoredModel {
   /** JSON: { modelTopology, weightSpecs, optimizerSpecs? } */
   topology: string
   weights: Uint8Array
+  /** The moving average of the weights, where the run kept one. */
+  ema?: Uint8Array | null
 }
 
 export function toLayersModelFiles(e: StoredModel): { modelJson: string; weightsBin: Uint8Array } {
@@ -24,7 +26,8 @@ export function toLayersModelFiles(e: StoredModel): { modelJson: string; weights
     modelTopology: topo.modelTopology,
     weightsManifest: [{ paths: ['weights.bin'], weights: topo.weightSpecs }],
   }
-  return { modelJson: JSON.stringify(modelJson), weightsBin: e.weights }
+  // The weights a run evaluates and predicts with: their moving average, where it keeps one.
+  return { modelJson: JSON.stringify(modelJson), weightsBin: e.ema ?? e.weights }
 }
 
 /** The weight files a model.json names, in order. */

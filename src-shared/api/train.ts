@@ -63,8 +63,22 @@ export type AugmentConfig = z.input<typeof AugmentConfig>
 
 export const AUGMENT_PRESETS = ['none', 'seed-mlp-affine', 'keras-affine', 'cats-dogs'] as const
 
-export const TrainConfig = z
+/** What a run learns: a class per image, boxes, or boxes with instance masks. */
+export const TASKS = ['classify', 'detect', 'segment'] as const
+export const Task = z.enum(TASKS)
+export type Task = z.infer<typeof Task>
+
+/** Where validation comes from: the project's val split, its test split, or a seeded fraction of train. */
+const Validation = z.union([z.literal('val'), z.literal('test'), z.number().gt(0).lt(0.9)]).default('val')
+const EarlyStopping = z
+  .object({ patience: pos.max(1000) })
+  .nullable()
+  .default(null)
+const PinnedImageIds = z.array(z.number().int()).max(64).default([])
+
+export const ClassifyConfig = z
   .object({
+    task: z.literal('classify'),
     name: z.string().max(200).optional(),
     model: ModelPreset,
     /** For `custom`: the stack, ending in the classifier's hidden layers (the output layer is added). */
@@ -85,18 +99,14 @@ export const TrainConfig = z
     batchSize: pos.max(4096),
     epochs: pos.max(1000),
     seed: z.number().int().default(42),
-    /** Where validation comes from: the project's val split, its test split, or a seeded fraction of train. */
-    validation: z.union([z.literal('val'), z.literal('test'), z.number().gt(0).lt(0.9)]).default('val'),
+    validation: Validation,
     /** Stop when validation loss has not improved for `patience` epochs, and restore the best weights. */
-    earlyStopping: z
-      .object({ patience: pos.max(1000) })
-      .nullable()
-      .default(null),
+    earlyStopping: EarlyStopping,
     augment: AugmentConfig.nullable().default(null),
     /** Weight initialisation: PyTorch's defaults (the seed write-ups) or Keras'. */
     init: z.enum(['torch', 'keras']).default('torch'),
     /** Images whose top-3 predictions are recorded after every epoch. */
-    pinnedImageIds: z.array(z.number().int()).max(64).default([]),
+    pinnedImageIds: PinnedImageIds,
     /** Evaluate on the test split after every epoch too (the seed write-ups report it). */
     testEachEpoch: z.boolean().default(false),
   })
@@ -105,6 +115,91 @@ export const TrainConfig = z
       ctx.addIssue({ code: 'custom', path: ['layers'], message: 'a custom model needs at least one layer' })
     }
   })
+export type ClassifyConfig = z.input<typeof ClassifyConfig>
+export type ClassifyConfigParsed = z.output<typeof ClassifyConfig>
+
+/** Detector architectures (see src-main/train/tasks/detect/model.ts). */
+export const DETECTION_MODELS = ['centernet-s', 'centernet-m'] as const
+export const DetectionModel = z.enum(DETECTION_MODELS)
+
+/**
+ * Augmentation for detection, applied to training batches only: copy-paste of labelled instances
+ * from other training images (Ghiasi et al. 2021), scale jitter, flips, and photometric changes.
+ */
+export const DetectAugment = z.object({
+  /** Chance that an image gets instances pasted onto it from other training images. */
+  copyPaste: z.number().min(0).max(1).default(0.5),
+  /** At most this many instances pasted onto one image. */
+  copyPasteMax: z.number().int().min(1).max(20).default(4),
+  /** Random zoom of the whole image, as a range of scale factors. */
+  scale: z.tuple([z.number().min(0.1).max(4), z.number().min(0.1).max(4)]).default([0.6, 1.4]),
+  hflip: z.boolean().default(true),
+  vflip: z.boolean().default(false),
+  /** Brightness and contrast jitter, as fractions (±). */
+  brightness: z.number().min(0).max(1).default(0.25),
+  contrast: z.number().min(0).max(1).default(0.25),
+  /** Standard deviation of added Gaussian noise, in [0,1] pixel units. */
+  noise: z.number().min(0).max(0.5).default(0.03),
+  /** Chance of a light box blur. */
+  blur: z.number().min(0).max(1).default(0.2),
+})
+export type DetectAugment = z.input<typeof DetectAugment>
+
+const multipleOf32 = z
+  .number()
+  .int()
+  .min(32)
+  .max(1024)
+  .refine((v) => v % 32 === 0, 'must be a multiple of 32')
+
+const detectionFields = {
+  name: z.string().max(200).optional(),
+  model: DetectionModel.default('centernet-s'),
+  /** The training resolution (letterboxed). Default: chosen from the project's image sizes. */
+  input: z.object({ width: multipleOf32, height: multipleOf32 }).optional(),
+  optimizer: z.enum(['adam', 'sgd']).default('adam'),
+  learningRate: z.number().positive().max(10).default(2e-3),
+  momentum: z.number().min(0).max(0.999).default(0.9),
+  /** Decoupled weight decay (AdamW-style), per step, times the learning rate. */
+  weightDecay: z.number().min(0).max(0.1).default(5e-4),
+  batchSize: pos.max(256).default(8),
+  epochs: pos.max(2000).default(60),
+  /** Linear warm-up, then a cosine decay to 5% of the learning rate. */
+  warmupEpochs: z.number().int().min(0).max(100).default(3),
+  schedule: z.enum(['cosine', 'constant']).default('cosine'),
+  /** An exponential moving average of the weights, used for evaluation and predictions. */
+  ema: z
+    .object({ decay: z.number().min(0.5).max(0.99999) })
+    .nullable()
+    .default({ decay: 0.995 }),
+  augment: DetectAugment.default(DetectAugment.parse({})),
+  /** Detections kept per image (Mask R-CNN's default is 100). */
+  maxDetections: z.number().int().min(1).max(1000).default(100),
+  /** Detections scoring below this are dropped when decoding. */
+  scoreFloor: z.number().min(0).max(1).default(0.01),
+  /** Detections at or above this count as shown (the per-epoch tables, the CLI). */
+  displayThreshold: z.number().min(0).max(1).default(0.5),
+  seed: z.number().int().default(42),
+  validation: Validation,
+  earlyStopping: EarlyStopping,
+  /** Images whose detections are recorded before training and after every epoch. */
+  pinnedImageIds: PinnedImageIds,
+  testEachEpoch: z.boolean().default(false),
+}
+
+export const DetectConfig = z.object({ task: z.literal('detect'), ...detectionFields })
+export const SegmentConfig = z.object({
+  task: z.literal('segment'),
+  ...detectionFields,
+  /** Number of mask prototypes (YOLACT-style); each instance mixes them with its own coefficients. */
+  prototypes: z.number().int().min(4).max(64).default(16),
+})
+export type DetectConfig = z.input<typeof DetectConfig>
+export type SegmentConfig = z.input<typeof SegmentConfig>
+export type DetectionConfigParsed = z.output<typeof DetectConfig> | z.output<typeof SegmentConfig>
+
+/** One run's settings: a union on `task`. Each task's own fields are in its schema above. */
+export const TrainConfig = z.discriminatedUnion('task', [ClassifyConfig, DetectConfig, SegmentConfig])
 export type TrainConfig = z.input<typeof TrainConfig>
 export type TrainConfigParsed = z.output<typeof TrainConfig>
 
@@ -112,14 +207,17 @@ export const RunStatus = z.enum(['queued', 'running', 'cancelled', 'failed', 'do
 
 export const Top3 = z.array(z.object({ classId: z.number().int(), score: z.number() }))
 
+/**
+ * One epoch of any task. `metrics` holds the task's named figures: classification reports
+ * `accuracy`, `val_accuracy` (and `test_loss`, `test_accuracy` when the test split is evaluated
+ * every epoch); detection reports its loss parts (`loss_heatmap`, `loss_box`, `loss_mask`) and the
+ * validation COCO figures (`val_box_map`, `val_box_map50`, `val_mask_map`, `val_mask_map50`, ...).
+ */
 export const EpochMetrics = z.object({
   epoch: z.number().int(),
   loss: z.number(),
-  acc: z.number(),
   valLoss: z.number().nullable(),
-  valAcc: z.number().nullable(),
-  testLoss: z.number().nullable(),
-  testAcc: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()),
   imagesPerS: z.number(),
   seconds: z.number(),
   lr: z.number(),
@@ -127,6 +225,61 @@ export const EpochMetrics = z.object({
   batchLoss: z.array(z.number()).optional(),
 })
 export type EpochMetrics = z.infer<typeof EpochMetrics>
+
+/** A named metric of an epoch, or null where the epoch did not measure it. */
+export function metricOf(m: EpochMetrics | undefined, name: string): number | null {
+  const v = m?.metrics[name]
+  return v === undefined ? null : v
+}
+
+/** A detection: a box (normalised to the image), a class, a score and, for segmentation, a mask. */
+export const Detection = z.object({
+  classId: z.number().int(),
+  score: z.number(),
+  box: z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() }),
+  /** The instance mask at the image's own size, in COCO's compressed RLE string form. */
+  mask: z.object({ size: z.tuple([z.number().int(), z.number().int()]), counts: z.string() }).optional(),
+})
+export type Detection = z.infer<typeof Detection>
+
+/** The 12 figures of COCO's summary, for boxes or masks. */
+export const CocoStats = z.object({
+  ap: z.number(),
+  ap50: z.number(),
+  ap75: z.number(),
+  apSmall: z.number(),
+  apMedium: z.number(),
+  apLarge: z.number(),
+  ar1: z.number(),
+  ar10: z.number(),
+  ar100: z.number(),
+  arSmall: z.number(),
+  arMedium: z.number(),
+  arLarge: z.number(),
+})
+export type CocoStats = z.infer<typeof CocoStats>
+
+/** COCO evaluation of a detection or segmentation run on one split. -1: not measurable (no such objects). */
+export const DetectionEvaluation = z.object({
+  split: z.string(),
+  images: z.number().int(),
+  instances: z.number().int(),
+  box: CocoStats,
+  mask: CocoStats.nullable(),
+  perClass: z.array(
+    z.object({
+      classId: z.number().int(),
+      instances: z.number().int(),
+      boxAp: z.number(),
+      boxAp50: z.number(),
+      maskAp: z.number().nullable(),
+      maskAp50: z.number().nullable(),
+      /** Box precision at IoU 0.5 at the 101 recall points 0, 0.01 … 1 (-1 where undefined). */
+      boxPr50: z.array(z.number()),
+    }),
+  ),
+})
+export type DetectionEvaluation = z.infer<typeof DetectionEvaluation>
 
 export const BackendInfo = z.object({
   name: z.string(),
@@ -149,6 +302,9 @@ export const RunSummary = z.object({
   bestValLoss: z.number().nullable(),
   bestEpoch: z.number().int().nullable(),
   testAccuracy: z.number().nullable(),
+  task: Task,
+  /** The run's headline test figures: `accuracy`, or `box_map50`, `box_map`, `mask_map50`, `mask_map`. */
+  testMetrics: z.record(z.string(), z.number()).nullable(),
   createdAt: z.string(),
   error: z.string().nullable(),
 })
@@ -174,13 +330,22 @@ export const RunDetail = z.object({
   config: TrainConfig.nullable(),
   history: z.array(EpochMetrics),
   evaluation: Evaluation.nullable(),
-  /** Per pinned image, per epoch, the top-3 guesses. */
+  /** Detection and segmentation runs: COCO figures on the test split. */
+  detection: DetectionEvaluation.nullable(),
+  /** Per pinned image, per epoch, the top-3 guesses (classification). */
   pinned: z.array(
     z.object({
       imageId: z.number().int(),
       /** The image's class tag now, if it has one. */
       trueClassId: z.number().int().nullable(),
       epochs: z.array(z.object({ epoch: z.number().int(), top3: Top3 })),
+    }),
+  ),
+  /** Per pinned image, per epoch from 0 (untrained), the detections (detection and segmentation). */
+  pinnedDetections: z.array(
+    z.object({
+      imageId: z.number().int(),
+      epochs: z.array(z.object({ epoch: z.number().int(), detections: z.array(Detection) })),
     }),
   ),
 })
@@ -190,8 +355,16 @@ const RunRef = z.object({ runId: z.number().int() })
 
 export const trainCalls = {
   'train.backend': { req: Empty, res: BackendInfo },
-  /** The preset's recipe, filled in for this project (input size, classes). */
-  'train.defaults': { req: z.object({ model: ModelPreset }), res: TrainConfig },
+  /** The tasks this project's labels can train, and why the others cannot. */
+  'train.tasks': {
+    req: Empty,
+    res: z.array(z.object({ task: Task, available: z.boolean(), reason: z.string() })),
+  },
+  /** A task's recipe (for classification, a preset's), filled in for this project (input size, classes). */
+  'train.defaults': {
+    req: z.object({ task: Task.default('classify'), model: ModelPreset.default('seed-cnn') }),
+    res: TrainConfig,
+  },
   /** Checks a config against the project without starting anything. */
   'train.validate': {
     req: z.object({ config: TrainConfig }),
@@ -247,7 +420,16 @@ export const trainCalls = {
   /** Predicts new images (files on disk) with a run's model: the top-3 for each. */
   'models.predict': {
     req: RunRef.extend({ paths: z.array(z.string().min(1)).min(1).max(500) }),
-    res: z.array(z.object({ path: z.string(), top3: Top3.optional(), error: z.string().optional() })),
+    res: z.array(
+      z.object({
+        path: z.string(),
+        top3: Top3.optional(),
+        /** Detection runs: what was found, in the file's own pixel size. */
+        detections: z.array(Detection).optional(),
+        size: z.object({ width: z.number().int(), height: z.number().int() }).optional(),
+        error: z.string().optional(),
+      }),
+    ),
   },
   /** Nine augmented versions of one image, as PNG data URLs. */
   'augment.preview': {
@@ -280,7 +462,14 @@ export const trainEvents = {
   'train.epoch': z.object({
     runId: z.number().int(),
     metrics: EpochMetrics,
-    pinned: z.array(z.object({ imageId: z.number().int(), top3: Top3 })),
+    /** What the model now says of each pinned image: its top-3, or its detections. */
+    pinned: z.array(
+      z.object({
+        imageId: z.number().int(),
+        top3: Top3.optional(),
+        detections: z.array(Detection).optional(),
+      }),
+    ),
   }),
   'train.finished': z.object({ runId: z.number().int(), status: RunStatus, summary: RunSummary }),
 } as const

@@ -64,7 +64,7 @@ describe('smallset train on a real Fashion-MNIST slice', () => {
     // Ten classes: chance is 10 %. One epoch of the seed recipe on 12,000 images gets far above it.
     expect(summary.test_accuracy as number).toBeGreaterThan(0.55)
     expect(summary.train_samples_per_s as number).toBeGreaterThan(0)
-    expect(epochs[0]!.testAcc).toBeCloseTo(summary.test_accuracy as number, 6)
+    expect(epochs[0]!.test_accuracy).toBeCloseTo(summary.test_accuracy as number, 6)
 
     const ev = JSON.parse((await smallset('eval', dir, '--run', String(summary.run), '--json')).stdout)
     expect(ev.test_accuracy).toBe(summary.test_accuracy)

@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SmallsetApp } from '../../src-main/api/app'
 import type { EventName, EventPayload, Result } from '../../src-shared/api/contract'
-import type { RunDetail, TrainConfig } from '../../src-shared/api/train'
+import type { ClassifyConfig, RunDetail } from '../../src-shared/api/train'
 import { idxBytes, makeTempDir, removeTempDir } from './helpers/fixtures'
 import { quadrantSet } from './train-helpers'
 
@@ -48,7 +48,8 @@ async function quadrantProject(classes = 3): Promise<void> {
   })
 }
 
-const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+const config = (over: Partial<ClassifyConfig> = {}): ClassifyConfig => ({
+  task: 'classify',
   model: 'custom',
   layers: [{ type: 'flatten' }, { type: 'dense', units: 16, activation: 'relu' }],
   optimizer: 'sgd',

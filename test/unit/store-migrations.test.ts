@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiError } from '../../src-shared/api/contract'
+import { EpochMetrics } from '../../src-shared/api/train'
 import { LATEST_SCHEMA_VERSION, migrations, type Migration } from '../../src-main/store/migrations'
 import { m0001 } from '../../src-main/store/migrations/0001-init'
 import { migrate, type DB } from '../../src-main/store/open'
@@ -84,8 +85,51 @@ describe('each migration on :memory:', () => {
     const db = memDb()
     migrate(db)
     // Were this run again it would fail (the tables exist already).
-    const rerun: Migration[] = [{ version: 1, name: 'init-again', up: m0001.up }]
+    const rerun: Migration[] = migrations.map((m) => (m.version === 1 ? { ...m, name: 'init-again' } : m))
     expect(() => migrate(db, rerun)).not.toThrow()
+  })
+})
+
+describe('migration 2 (tasks) on a project written by version 1', () => {
+  it('names the task of classification configs and moves the epoch figures into metrics', () => {
+    const db = memDb()
+    migrate(
+      db,
+      migrations.filter((m) => m.version === 1),
+    )
+    db.prepare(
+      "INSERT INTO runs (id, name, task, status, config) VALUES (1, 'r', 'classify', 'done', ?), (2, 'imported', 'classify', 'done', ?)",
+    ).run(JSON.stringify({ model: 'seed-cnn', epochs: 2 }), JSON.stringify({ imported: true, source: '/x' }))
+    const old = {
+      epoch: 1,
+      loss: 0.5,
+      acc: 0.8,
+      valLoss: 0.6,
+      valAcc: 0.75,
+      testLoss: null,
+      testAcc: null,
+      imagesPerS: 100,
+      seconds: 2,
+      lr: 0.01,
+      batchLoss: [0.7, 0.5],
+    }
+    db.prepare('INSERT INTO run_epochs (run_id, epoch, metrics) VALUES (1, 1, ?)').run(JSON.stringify(old))
+    migrate(db)
+    const configs = db.prepare('SELECT config FROM runs ORDER BY id').pluck().all() as string[]
+    expect(JSON.parse(configs[0]!)).toEqual({ model: 'seed-cnn', epochs: 2, task: 'classify' })
+    expect(JSON.parse(configs[1]!)).toEqual({ imported: true, source: '/x' })
+    const m = JSON.parse(db.prepare('SELECT metrics FROM run_epochs').pluck().get() as string)
+    expect(m).toEqual({
+      epoch: 1,
+      loss: 0.5,
+      valLoss: 0.6,
+      metrics: { accuracy: 0.8, val_accuracy: 0.75 },
+      imagesPerS: 100,
+      seconds: 2,
+      lr: 0.01,
+      batchLoss: [0.7, 0.5],
+    })
+    expect(EpochMetrics.safeParse(m).success).toBe(true)
   })
 })
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildModel, fuseReluBeforeMaxPool } from '../../src-main/train/models/builder'
-import { PRESETS } from '../../src-main/train/models/presets'
+import { buildModel, fuseReluBeforeMaxPool } from '../../src-main/train/tasks/classify/models/builder'
+import { PRESETS } from '../../src-main/train/tasks/classify/models/presets'
 import { useBackend } from './train-helpers'
 
 beforeAll(async () => {

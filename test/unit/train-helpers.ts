@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { seededRandom } from '../../src-shared/domain/random'
-import type { ImageSet } from '../../src-main/train/data'
+import type { ImageSet } from '../../src-main/train/tasks/classify/data'
 import { registerWasmGradKernels } from '../../src-main/train/backends/wasm-grad-kernels'
 
 /**

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { accuracyOf, argMin, confusionMatrix, perClassAccuracy, topK } from '../../src-main/train/metrics'
-import { checkStack } from '../../src-main/train/models/shapes'
-import { PRESETS } from '../../src-main/train/models/presets'
+import {
+  accuracyOf,
+  argMin,
+  confusionMatrix,
+  perClassAccuracy,
+  topK,
+} from '../../src-main/train/tasks/classify/metrics'
+import { checkStack } from '../../src-main/train/tasks/classify/models/shapes'
+import { PRESETS } from '../../src-main/train/tasks/classify/models/presets'
 
 describe('metrics', () => {
   it('top-k: best first, ties to the lower index', () => {

@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TrainConfig, type EpochMetrics } from '../../src-shared/api/train'
-import { buildModel } from '../../src-main/train/models/builder'
-import { PRESETS } from '../../src-main/train/models/presets'
+import { ClassifyConfig, metricOf, type EpochMetrics } from '../../src-shared/api/train'
+import { buildModel } from '../../src-main/train/tasks/classify/models/builder'
+import { PRESETS } from '../../src-main/train/tasks/classify/models/presets'
 import { decodeOptimizer, decodeWeights, encodeModel } from '../../src-main/train/checkpoint'
-import { evaluate, train, type TrainData } from '../../src-main/train/trainer'
+import { evaluate, trainClassifier as train, type TrainData } from '../../src-main/train/tasks/classify/task'
 import { quadrantSet, useBackend } from './train-helpers'
 
 const mlp = [{ type: 'flatten' as const }, { type: 'dense' as const, units: 16, activation: 'relu' as const }]
-const cfg = (over: Partial<Parameters<typeof TrainConfig.parse>[0]> = {}) =>
-  TrainConfig.parse({
+const cfg = (over: Partial<ClassifyConfig> = {}) =>
+  ClassifyConfig.parse({
+    task: 'classify',
     model: 'custom',
     layers: mlp,
     optimizer: 'sgd',
@@ -41,7 +42,7 @@ describe('trainer', () => {
     expect(r.cancelled).toBe(false)
     expect(history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5])
     expect(history[4]!.loss).toBeLessThan(history[0]!.loss)
-    expect(history[4]!.valAcc).toBeGreaterThan(0.9)
+    expect(metricOf(history[4], 'val_accuracy')).toBeGreaterThan(0.9)
     const ev = evaluate(m, data().test!, { mean: 0, std: 1 }, 3)
     expect(ev.acc).toBeGreaterThan(0.9)
     m.dispose()

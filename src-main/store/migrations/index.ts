@@ -1,4 +1,5 @@
 import { m0001 } from './0001-init'
+import { m0002 } from './0002-tasks'
 
 export interface Migration {
   version: number
@@ -8,6 +9,6 @@ export interface Migration {
 }
 
 /** Every migration, in order. Versions are 1..n with no gaps; the test checks it. */
-export const migrations: readonly Migration[] = [m0001]
+export const migrations: readonly Migration[] = [m0001, m0002]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

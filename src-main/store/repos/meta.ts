@@ -11,3 +11,8 @@ export function setMeta(db: DB, key: string, value: string): void {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   ).run(key, value)
 }
+
+/** The project's schema version (SQLite's user_version, set by the migrations). */
+export function schemaVersion(db: DB): number {
+  return db.pragma('user_version', { simple: true }) as number
+}

@@ -1,7 +1,14 @@
-import type { EpochMetrics, Evaluation, RunSummary } from '../../../src-shared/api/train'
+import type {
+  Detection,
+  DetectionEvaluation,
+  EpochMetrics,
+  Evaluation,
+  RunSummary,
+  Task,
+} from '../../../src-shared/api/train'
+import { argMax, argMin } from '../../../src-shared/domain/stats'
 import type { DB } from '../open'
 import { stmt } from '../statements'
-import { argMin } from '../../train/metrics'
 
 /** What a run records about itself once its data is loaded and as it ends (runs.summary, JSON). */
 export interface RunFacts {
@@ -16,7 +23,15 @@ export interface RunFacts {
   stoppedEarly?: boolean
   trainSamplesPerS?: number
   testAccuracy?: number | null
+  /** The run's headline test figures (see RunSummary.testMetrics). */
+  testMetrics?: Record<string, number> | null
   evaluation?: Evaluation | null
+  /** Detection and segmentation: COCO figures on the test split. */
+  detection?: DetectionEvaluation | null
+  /** Detection: how the run's detections are decoded (also for predictions on new files). */
+  decode?: { maxDetections: number; scoreFloor: number }
+  /** Which epoch metric picks the best epoch, and which way (default: lowest validation loss). */
+  monitor?: { metric: string; mode: 'min' | 'max' }
   imported?: boolean
   counts?: { train: number; val: number; test: number }
   /** The process that queued the run and runs its trainer. */
@@ -26,6 +41,7 @@ export interface RunFacts {
 interface RunRow {
   id: number
   name: string
+  task: Task
   status: RunSummary['status']
   config: string
   backend: string | null
@@ -40,18 +56,22 @@ export function createRun(
   name: string,
   config: unknown,
   status: 'queued' | 'done' = 'queued',
+  task: Task = 'classify',
 ): number {
-  const info = stmt(
-    db,
-    "INSERT INTO runs (name, task, status, config, summary) VALUES (?, 'classify', ?, ?, ?)",
-  ).run(name, status, JSON.stringify(config), JSON.stringify({ ownerPid: process.pid }))
+  const info = stmt(db, 'INSERT INTO runs (name, task, status, config, summary) VALUES (?, ?, ?, ?, ?)').run(
+    name,
+    task,
+    status,
+    JSON.stringify(config),
+    JSON.stringify({ ownerPid: process.pid }),
+  )
   return Number(info.lastInsertRowid)
 }
 
 export function getRunRow(db: DB, id: number): RunRow | undefined {
   return stmt(
     db,
-    'SELECT id, name, status, config, backend, summary, error, created_at FROM runs WHERE id = ?',
+    'SELECT id, name, task, status, config, backend, summary, error, created_at FROM runs WHERE id = ?',
   ).get(id) as RunRow | undefined
 }
 
@@ -109,6 +129,8 @@ export interface Checkpoint {
   topology: string
   weights: Buffer
   optimizer: Buffer | null
+  /** The moving average of the weights (same layout as `weights`), where the run keeps one. */
+  ema?: Buffer | null
 }
 
 /** Stores an epoch's checkpoint and keeps only the latest and the best (`keepEpoch`) ones. */
@@ -116,8 +138,8 @@ export function putCheckpoint(db: DB, runId: number, c: Checkpoint, keepEpoch: n
   db.transaction(() => {
     stmt(
       db,
-      'INSERT OR REPLACE INTO run_checkpoints (run_id, epoch, topology, weights, optimizer) VALUES (?, ?, ?, ?, ?)',
-    ).run(runId, c.epoch, c.topology, c.weights, c.optimizer)
+      'INSERT OR REPLACE INTO run_checkpoints (run_id, epoch, topology, weights, optimizer, ema) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(runId, c.epoch, c.topology, c.weights, c.optimizer, c.ema ?? null)
     stmt(db, 'DELETE FROM run_checkpoints WHERE run_id = ? AND epoch <> ? AND epoch <> ?').run(
       runId,
       c.epoch,
@@ -131,11 +153,11 @@ export function getCheckpoint(db: DB, runId: number, epoch?: number): Checkpoint
     epoch === undefined
       ? stmt(
           db,
-          'SELECT epoch, topology, weights, optimizer FROM run_checkpoints WHERE run_id = ? ORDER BY epoch DESC LIMIT 1',
+          'SELECT epoch, topology, weights, optimizer, ema FROM run_checkpoints WHERE run_id = ? ORDER BY epoch DESC LIMIT 1',
         ).get(runId)
       : stmt(
           db,
-          'SELECT epoch, topology, weights, optimizer FROM run_checkpoints WHERE run_id = ? AND epoch = ?',
+          'SELECT epoch, topology, weights, optimizer, ema FROM run_checkpoints WHERE run_id = ? AND epoch = ?',
         ).get(runId, epoch)
   ) as Checkpoint | undefined
 }
@@ -193,10 +215,93 @@ export function getPredictions(
   return out
 }
 
+/** Replaces a run's detections for one epoch (-1: the final test evaluation) for the given images. */
+export function putDetections(
+  db: DB,
+  runId: number,
+  epoch: number,
+  rows: readonly { imageId: number; detections: readonly Detection[] }[],
+): void {
+  const del = stmt(db, 'DELETE FROM predictions WHERE run_id = ? AND epoch = ? AND image_id = ?')
+  const ins = stmt(
+    db,
+    'INSERT INTO predictions (run_id, epoch, image_id, kind, class_id, score, rank, geometry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  )
+  db.transaction(() => {
+    for (const r of rows) {
+      del.run(runId, epoch, r.imageId)
+      r.detections.forEach((d, rank) =>
+        ins.run(
+          runId,
+          epoch,
+          r.imageId,
+          d.mask ? 'mask' : 'box',
+          d.classId,
+          d.score,
+          rank,
+          JSON.stringify(d.mask ? { box: d.box, mask: d.mask } : { box: d.box }),
+        ),
+      )
+    }
+  })()
+}
+
+/** Stored detections per image and epoch, best first: `epoch` for one epoch, or all epochs of `imageIds`. */
+export function getDetections(
+  db: DB,
+  runId: number,
+  where: { epoch: number; imageIds?: readonly number[] } | { imageIds: readonly number[] },
+): { imageId: number; epoch: number; detections: Detection[] }[] {
+  const ids = where.imageIds
+  if (ids && !ids.length) return []
+  const byEpoch = 'epoch' in where
+  const sql =
+    `SELECT image_id, epoch, class_id, score, geometry FROM predictions WHERE run_id = ? AND kind IN ('box', 'mask')` +
+    (byEpoch ? ' AND epoch = ?' : ' AND epoch >= 0') +
+    (ids ? ` AND image_id IN (${ids.map(() => '?').join(',')})` : '') +
+    ' ORDER BY image_id, epoch, rank'
+  const params: number[] = [runId, ...(byEpoch ? [where.epoch] : []), ...(ids ?? [])]
+  const rows = (ids ? db.prepare(sql) : stmt(db, sql)).all(...params) as {
+    image_id: number
+    epoch: number
+    class_id: number
+    score: number
+    geometry: string
+  }[]
+  const out: { imageId: number; epoch: number; detections: Detection[] }[] = []
+  for (const r of rows) {
+    const g = JSON.parse(r.geometry) as { box: Detection['box']; mask?: Detection['mask'] }
+    const d: Detection = { classId: r.class_id, score: r.score, box: g.box, ...(g.mask && { mask: g.mask }) }
+    const last = out[out.length - 1]
+    if (last && last.imageId === r.image_id && last.epoch === r.epoch) last.detections.push(d)
+    else out.push({ imageId: r.image_id, epoch: r.epoch, detections: [d] })
+  }
+  return out
+}
+
+/** The images of one confusion-matrix cell (true class × predicted class) of a run's test predictions. */
+export function confusionCell(
+  db: DB,
+  runId: number,
+  trueClassId: number,
+  predClassId: number,
+  limit: number,
+): number[] {
+  return (
+    stmt(
+      db,
+      `SELECT p.image_id AS imageId FROM predictions p
+       JOIN annotations a ON a.image_id = p.image_id AND a.kind = 'tag'
+       WHERE p.run_id = ? AND p.epoch = -1 AND p.rank = 0 AND a.class_id = ? AND p.class_id = ?
+       ORDER BY p.score DESC LIMIT ?`,
+    ).all(runId, trueClassId, predClassId, limit) as { imageId: number }[]
+  ).map((r) => r.imageId)
+}
+
 export function listRunRows(db: DB): RunRow[] {
   return stmt(
     db,
-    'SELECT id, name, status, config, backend, summary, error, created_at FROM runs ORDER BY id DESC',
+    'SELECT id, name, task, status, config, backend, summary, error, created_at FROM runs ORDER BY id DESC',
   ).all() as RunRow[]
 }
 
@@ -242,10 +347,21 @@ export function failOrphanedRuns(db: DB): number {
   return n
 }
 
+/** The epoch the run's monitor prefers: by default the lowest validation loss. */
+export function bestEpochOf(
+  history: readonly EpochMetrics[],
+  monitor: RunFacts['monitor'] = { metric: 'valLoss', mode: 'min' },
+): EpochMetrics | null {
+  const values = history.map((h) =>
+    monitor.metric === 'valLoss' ? h.valLoss : (h.metrics[monitor.metric] ?? null),
+  )
+  return history[monitor.mode === 'min' ? argMin(values) : argMax(values)] ?? null
+}
+
 export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
   const facts = runFacts(row)
   const config = JSON.parse(row.config) as { model?: string; epochs?: number }
-  const best = history[argMin(history.map((h) => h.valLoss))] ?? null
+  const best = bestEpochOf(history, facts?.monitor)
   return {
     id: row.id,
     name: row.name,
@@ -255,9 +371,11 @@ export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
     backendReason: facts?.backendReason ?? null,
     epochsDone: history.length ? history[history.length - 1]!.epoch : 0,
     epochs: config.epochs ?? 0,
-    bestValLoss: best?.valLoss ?? null,
+    bestValLoss: bestEpochOf(history)?.valLoss ?? null,
     bestEpoch: best?.epoch ?? null,
     testAccuracy: facts?.testAccuracy ?? null,
+    task: row.task,
+    testMetrics: facts?.testMetrics ?? null,
     createdAt: row.created_at,
     error: row.error,
   }

@@ -2,10 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import sharp from 'sharp'
 import { ApiError } from '../../../src-shared/api/contract'
-import type { Split } from '../../../src-shared/domain/types'
 import { RAW_FORMAT } from '../../media/decode'
-import type { DB } from '../../store/open'
-import type { ImageSet } from '../data'
 
 export interface InputSize {
   width: number
@@ -13,66 +10,15 @@ export interface InputSize {
   channels: 1 | 3
 }
 
-interface Row {
-  id: number
-  hash: string
-  format: string
-  width: number
-  height: number
-  channels: number
-  split: Split
-  classId: number
-}
-
-/** Classes with tagged images, in class order. */
-export function taggedClasses(
-  db: DB,
-): { id: number; name: string; count: number; bySplit: Record<string, number> }[] {
-  const rows = db
-    .prepare(
-      `SELECT c.id, c.name, i.split, COUNT(*) AS n FROM classes c
-       JOIN annotations a ON a.class_id = c.id AND a.kind = 'tag' JOIN images i ON i.id = a.image_id
-       GROUP BY c.id, i.split ORDER BY c.position, c.id`,
-    )
-    .all() as { id: number; name: string; split: string; n: number }[]
-  const out = new Map<number, { id: number; name: string; count: number; bySplit: Record<string, number> }>()
-  for (const r of rows) {
-    const c = out.get(r.id) ?? { id: r.id, name: r.name, count: 0, bySplit: {} }
-    c.count += r.n
-    c.bySplit[r.split] = r.n
-    out.set(r.id, c)
-  }
-  return [...out.values()]
-}
-
-/** The project's most common image size, as a model input (grey stays grey; alpha is dropped). */
-export function dominantInput(db: DB): InputSize | null {
-  const r = db
-    .prepare(
-      `SELECT i.width, i.height, i.channels, COUNT(*) AS n FROM images i
-       JOIN annotations a ON a.image_id = i.id AND a.kind = 'tag'
-       GROUP BY i.width, i.height, i.channels ORDER BY n DESC LIMIT 1`,
-    )
-    .get() as { width: number; height: number; channels: number } | undefined
-  if (!r) return null
-  // Large photos are brought down to at most 256 px on their longer side.
-  const scale = Math.min(1, 256 / Math.max(r.width, r.height))
-  return {
-    width: Math.max(1, Math.round(r.width * scale)),
-    height: Math.max(1, Math.round(r.height * scale)),
-    channels: r.channels === 1 || r.channels === 2 ? 1 : 3,
-  }
-}
-
 /**
  * Decoded pixels at one input size, kept in `<project>/cache/` so each image is decoded (and
- * resized) once, not per epoch or per run: `pixels-WxHxC.bin` holds the pixels, and
- * `pixels-WxHxC.json` maps content hashes to their offsets. One process writes at a time (a lock
+ * resized) once, not per epoch or per run: `<key>.bin` holds the pixels (the key names the size,
+ * e.g. `pixels-28x28x1`), and `<key>.json` maps content hashes to their offsets. One process writes at a time (a lock
  * file holding its pid); another reads what is there and decodes the rest in memory only. The
  * index is written once, at the end, after the pixels: entries past the end of the file (a crash
  * between the two) are dropped on the next read.
  */
-class PixelCache {
+export class PixelCache {
   private readonly bin: string
   private readonly index: string
   private readonly lock: string
@@ -82,16 +28,13 @@ class PixelCache {
   private writable = false
   private dirty = false
 
-  constructor(
-    projectDir: string,
-    readonly input: InputSize,
-  ) {
+  /** `key` names the cache (its file names); each entry is `size` bytes. */
+  constructor(projectDir: string, key: string, size: number) {
     const dir = path.join(projectDir, 'cache')
-    const key = `pixels-${input.width}x${input.height}x${input.channels}`
     this.bin = path.join(dir, `${key}.bin`)
     this.index = path.join(dir, `${key}.json`)
     this.lock = path.join(dir, `${key}.lock`)
-    this.size = input.width * input.height * input.channels
+    this.size = size
     try {
       const saved = JSON.parse(fs.readFileSync(this.index, 'utf8')) as Record<string, number>
       const binSize = fs.statSync(this.bin).size
@@ -184,90 +127,56 @@ export async function toInputPixels(
   return out
 }
 
-export interface LoadedData {
-  classIds: number[]
-  sets: Record<Split, ImageSet>
+export interface FillOptions<R> {
+  cache: PixelCache
+  /** The pixels as stored, when they already fit (raw IDX pixels at the input size); else null. */
+  direct?: (row: R) => Uint8Array | null
+  /** Decodes one image to `size` bytes. */
+  decode: (row: R) => Promise<Uint8Array>
+  signal?: AbortSignal
+  /** Called as images are filled, with how many are done so far. */
+  onProgress?: (done: number) => void
 }
 
 /**
- * Loads every tagged image of the given classes into compact per-split pixel arrays at the input
- * size: raw pixels straight from the store when they already fit, otherwise from the decode cache,
- * decoding (with sharp) only what is not cached yet.
+ * Fills `out` (rows.length × size bytes) with each row's pixels: straight from the store when they
+ * fit, else from the decode cache, decoding (sharp runs 16 at a time) only what is not cached yet.
+ * A row that cannot be decoded fails the whole load with its image id and the reason.
  */
-export async function loadClassificationData(
-  db: DB,
-  projectDir: string,
-  input: InputSize,
-  classIds: readonly number[],
-  onProgress?: (done: number, total: number) => void,
-  signal?: AbortSignal,
-): Promise<LoadedData> {
-  const classIndex = new Map(classIds.map((id, i) => [id, i]))
-  const rows = (
-    db
-      .prepare(
-        `SELECT i.id, i.hash, i.format, i.width, i.height, i.channels, i.split, a.class_id AS classId
-         FROM images i JOIN annotations a ON a.image_id = i.id AND a.kind = 'tag' ORDER BY i.id`,
-      )
-      .all() as Row[]
-  ).filter((r) => classIndex.has(r.classId))
-  const size = input.width * input.height * input.channels
-  const bySplit: Record<Split, Row[]> = { train: [], val: [], test: [] }
-  for (const r of rows) bySplit[r.split].push(r)
-  const getBytes = db.prepare('SELECT bytes FROM image_data WHERE image_id = ?').pluck()
-  const cache = new PixelCache(projectDir, input)
-  const sets = {} as Record<Split, ImageSet>
+export async function fillPixels<R extends { id: number; hash: string }>(
+  rows: readonly R[],
+  out: Uint8Array,
+  size: number,
+  o: FillOptions<R>,
+): Promise<void> {
+  const pending: number[] = []
   let done = 0
-  try {
-    for (const split of ['train', 'val', 'test'] as const) {
-      const list = bySplit[split]
-      const pixels = new Uint8Array(list.length * size)
-      const pending: number[] = []
-      list.forEach((r, i) => {
-        const direct =
-          r.format === RAW_FORMAT &&
-          r.width === input.width &&
-          r.height === input.height &&
-          r.channels === input.channels
-        if (direct) pixels.set(getBytes.get(r.id) as Buffer, i * size)
-        else if (!cache.get(r.hash, pixels, i * size)) pending.push(i)
-        else done++
-        if (direct) done++
-      })
-      for (let start = 0; start < pending.length; start += 16) {
-        if (signal?.aborted) throw new ApiError('bad_input', 'cancelled while loading the images')
-        const chunk = pending.slice(start, start + 16)
-        const decoded = await Promise.all(
-          chunk.map(async (i) => {
-            const r = list[i]!
-            try {
-              return { i, hash: r.hash, pixels: await toInputPixels(getBytes.get(r.id) as Buffer, r, input) }
-            } catch (e) {
-              throw new ApiError(
-                'bad_input',
-                `image ${r.id} could not be decoded for training: ${(e as Error).message}`,
-              )
-            }
-          }),
-        )
-        for (const d of decoded) pixels.set(d.pixels, d.i * size)
-        cache.add(decoded)
-        done += chunk.length
-        onProgress?.(done, rows.length)
-      }
-      sets[split] = {
-        width: input.width,
-        height: input.height,
-        channels: input.channels,
-        count: list.length,
-        pixels,
-        labels: Int32Array.from(list, (r) => classIndex.get(r.classId)!),
-        ids: Int32Array.from(list, (r) => r.id),
-      }
-    }
-  } finally {
-    cache.close()
+  rows.forEach((r, i) => {
+    const d = o.direct?.(r)
+    if (d) out.set(d, i * size)
+    else if (!o.cache.get(r.hash, out, i * size)) return void pending.push(i)
+    done++
+  })
+  o.onProgress?.(done)
+  for (let start = 0; start < pending.length; start += 16) {
+    if (o.signal?.aborted) throw new ApiError('bad_input', 'cancelled while loading the images')
+    const chunk = pending.slice(start, start + 16)
+    const decoded = await Promise.all(
+      chunk.map(async (i) => {
+        const r = rows[i]!
+        try {
+          return { i, hash: r.hash, pixels: await o.decode(r) }
+        } catch (e) {
+          throw new ApiError(
+            'bad_input',
+            `image ${r.id} could not be decoded for training: ${(e as Error).message}`,
+          )
+        }
+      }),
+    )
+    for (const d of decoded) out.set(d.pixels, d.i * size)
+    o.cache.add(decoded)
+    done += chunk.length
+    o.onProgress?.(done)
   }
-  onProgress?.(rows.length, rows.length)
-  return { classIds: [...classIds], sets }
 }

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { AppContext } from '../../api/context'
+import type { EventName, EventPayload } from '../../../src-shared/api/contract'
 import { openProjectStore, type DB } from '../../store/open'
 import { getHistory, getRunRow, mergeRunFacts, setRunStatus, toSummary } from '../../store/repos/runs'
 import type { PredictResult } from './predict'
@@ -18,6 +18,13 @@ export function builtWorkerPath(): string | null {
     if (fs.existsSync(p)) return p
   }
   return null
+}
+
+/** What the runner needs of the app: the open project's store and the event stream. */
+export interface RunnerHost {
+  requireDb(): DB
+  readonly projectDir: string | null
+  emit<E extends EventName>(event: E, payload: EventPayload<E>): void
 }
 
 interface Job {
@@ -40,7 +47,7 @@ export class TrainRunner {
   } | null = null
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: RunnerHost,
     private readonly workerPath: string | null = builtWorkerPath(),
   ) {}
 

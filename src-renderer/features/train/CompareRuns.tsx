@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react'
-import type { LayerSpec, RunDetail } from '../../../src-shared/api/train'
+import { metricOf, type LayerSpec, type RunDetail } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { bestEpoch } from './Curves'
 import { duration, num, pct } from './format'
@@ -84,8 +84,14 @@ export function CompareRuns() {
       const tag = `#${r.summary.id}`
       loss.push({ label: `${tag} val`, color, values: col((h) => h.valLoss) })
       loss.push({ label: `${tag} train`, color, values: col((h) => h.loss), dash: [4, 4], width: 1.5 })
-      acc.push({ label: `${tag} val`, color, values: col((h) => h.valAcc) })
-      acc.push({ label: `${tag} train`, color, values: col((h) => h.acc), dash: [4, 4], width: 1.5 })
+      acc.push({ label: `${tag} val`, color, values: col((h) => metricOf(h, 'val_accuracy')) })
+      acc.push({
+        label: `${tag} train`,
+        color,
+        values: col((h) => metricOf(h, 'accuracy')),
+        dash: [4, 4],
+        width: 1.5,
+      })
     })
     const xMax = Math.max(1, ...runs.map((r) => r.summary.epochs))
     return { x, loss, acc, xMax }
@@ -109,8 +115,8 @@ export function CompareRuns() {
     { label: 'test accuracy', value: (r) => pct(r.summary.testAccuracy, 2) },
     { label: 'best epoch (lowest val loss)', value: (r) => String(bestEpoch(r.history)?.epoch ?? '—') },
     { label: 'lowest val loss', value: (r) => num(bestEpoch(r.history)?.valLoss) },
-    { label: 'final val accuracy', value: (r) => pct(r.history.at(-1)?.valAcc) },
-    { label: 'final train accuracy', value: (r) => pct(r.history.at(-1)?.acc) },
+    { label: 'final val accuracy', value: (r) => pct(metricOf(r.history.at(-1), 'val_accuracy')) },
+    { label: 'final train accuracy', value: (r) => pct(metricOf(r.history.at(-1), 'accuracy')) },
     { label: 'final train loss', value: (r) => num(r.history.at(-1)?.loss) },
     {
       label: 'images/s (mean)',

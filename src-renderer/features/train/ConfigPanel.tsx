@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react'
-import { MODEL_PRESETS, type ModelPreset, type TrainConfig } from '../../../src-shared/api/train'
+import { MODEL_PRESETS, type ClassifyConfig, type ModelPreset } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { AugmentPanel } from './AugmentPanel'
 import { AugmentPreview } from './AugmentPreview'
@@ -7,7 +7,7 @@ import { configIssues } from './configCheck'
 import { NumField, SelectField } from './fields'
 import { LayerBuilder } from './LayerBuilder'
 import { PinnedPicker } from './PinnedPicker'
-import { useTrain } from './store'
+import { asClassify, useTrain } from './store'
 import { SweepDialog } from './SweepDialog'
 
 type Server = { key: string; notes: string[]; error: string | null }
@@ -24,7 +24,7 @@ export function ConfigPanel() {
     call('train.defaults', { model }).then(
       (c) => {
         setLoadError(null)
-        setConfig({ ...c, pinnedImageIds: keep }, true)
+        setConfig({ ...asClassify(c), pinnedImageIds: keep }, true)
       },
       (e: Error) => setLoadError(e.message),
     )
@@ -36,7 +36,7 @@ export function ConfigPanel() {
     if (!needsDefaults || useTrain.getState().config) return
     let stale = false
     call('train.defaults', { model: 'seed-cnn' }).then(
-      (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(c, true),
+      (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(asClassify(c), true),
       (e: Error) => !stale && setLoadError(e.message),
     )
     return () => {
@@ -59,7 +59,7 @@ function ConfigForm({
   onPreset,
   loadError,
 }: {
-  config: TrainConfig
+  config: ClassifyConfig
   onPreset: (m: ModelPreset) => void
   loadError: string | null
 }) {
@@ -72,7 +72,7 @@ function ConfigForm({
   const [sweep, setSweep] = useState(false)
   const [showPreview, setShowPreview] = useState(false)
 
-  const set = (patch: Partial<TrainConfig>) => {
+  const set = (patch: Partial<ClassifyConfig>) => {
     setStartError(null)
     setConfig({ ...config, ...patch })
   }

@@ -1,5 +1,5 @@
 import { useMemo } from 'react'
-import type { EpochMetrics } from '../../../src-shared/api/train'
+import { metricOf, type EpochMetrics } from '../../../src-shared/api/train'
 import { num } from './format'
 import { UPlotChart, type ChartSeries } from './UPlotChart'
 
@@ -36,8 +36,8 @@ export function Curves({
       { label: 'train loss', color: COLORS.train, values: col((h) => h.loss) },
       { label: 'val loss', color: COLORS.val, values: col((h) => h.valLoss) },
     ]
-    if (history.some((h) => h.testLoss !== null)) {
-      loss.push({ label: 'test loss', color: COLORS.test, values: col((h) => h.testLoss) })
+    if (history.some((h) => metricOf(h, 'test_loss') !== null)) {
+      loss.push({ label: 'test loss', color: COLORS.test, values: col((h) => metricOf(h, 'test_loss')) })
     }
     if (byBatch.size) {
       loss.push({
@@ -49,11 +49,11 @@ export function Curves({
       })
     }
     const acc: ChartSeries[] = [
-      { label: 'train acc', color: COLORS.train, values: col((h) => h.acc) },
-      { label: 'val acc', color: COLORS.val, values: col((h) => h.valAcc) },
+      { label: 'train acc', color: COLORS.train, values: col((h) => metricOf(h, 'accuracy')) },
+      { label: 'val acc', color: COLORS.val, values: col((h) => metricOf(h, 'val_accuracy')) },
     ]
-    if (history.some((h) => h.testAcc !== null)) {
-      acc.push({ label: 'test acc', color: COLORS.test, values: col((h) => h.testAcc) })
+    if (history.some((h) => metricOf(h, 'test_accuracy') !== null)) {
+      acc.push({ label: 'test acc', color: COLORS.test, values: col((h) => metricOf(h, 'test_accuracy')) })
     }
     return { x, loss, acc }
   }, [history, batchLoss])

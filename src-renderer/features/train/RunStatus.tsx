@@ -2,7 +2,7 @@ import { useState } from 'react'
 import type { RunDetail, RunSummary } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { duration } from './format'
-import { useTrain } from './store'
+import { asClassify, useTrain } from './store'
 
 /** The engine in use (or expected), with the reason it was picked. */
 export function BackendLine({ runId }: { runId: number | null }) {
@@ -84,10 +84,10 @@ export function RunStatus({ summary, detail }: { summary: RunSummary; detail: Ru
             Resume
           </button>
         )}
-        {detail?.config && !imported && (
+        {detail?.config?.task === 'classify' && !imported && (
           <button
             title="Load this run's settings into the config panel"
-            onClick={() => setConfig({ ...detail.config!, name: undefined }, true)}
+            onClick={() => setConfig({ ...asClassify(detail.config!), name: undefined }, true)}
           >
             Use config
           </button>

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import type { TrainConfig } from '../../../src-shared/api/train'
+import type { ClassifyConfig } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { parseList } from './format'
 import { useTrain } from './store'
@@ -8,7 +8,7 @@ const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const
 const MAX_VALUES = 6
 
 /** A grid of learning rates × batch sizes (× optimizers) over the current config, queued as runs. */
-export function SweepDialog({ base, onClose }: { base: TrainConfig; onClose: () => void }) {
+export function SweepDialog({ base, onClose }: { base: ClassifyConfig; onClose: () => void }) {
   const [lrText, setLrText] = useState(() => {
     const lr = base.learningRate
     return [lr * 10, lr, lr / 10].map((x) => Number(x.toPrecision(3))).join(', ')

@@ -1,6 +1,12 @@
 import { create } from 'zustand'
 import type { EventPayload } from '../../../src-shared/api/contract'
-import type { BackendInfo, EpochMetrics, RunSummary, TrainConfig } from '../../../src-shared/api/train'
+import type {
+  BackendInfo,
+  ClassifyConfig,
+  EpochMetrics,
+  RunSummary,
+  TrainConfig,
+} from '../../../src-shared/api/train'
 import type { ClassLabel } from '../../../src-shared/domain/types'
 import { call } from '../../app/api-client'
 
@@ -38,14 +44,14 @@ interface TrainState {
   /** Bumped when a run starts or ends: views of it reload `runs.get`. */
   versions: Record<number, number>
   /** The config being edited, and a counter that resets the form's text fields when it is replaced. */
-  config: TrainConfig | null
+  config: ClassifyConfig | null
   configGeneration: number
   /** Image ids whose true class we know (picked from the grid): for the flipbook. */
   truth: Record<number, number | null>
   error: string | null
 
   reset(projectDir: string): void
-  setConfig(c: TrainConfig, replace?: boolean): void
+  setConfig(c: ClassifyConfig, replace?: boolean): void
   select(runId: number | null, follow?: boolean): void
   toggleCompare(runId: number): void
   setTab(tab: MainTab): void
@@ -151,7 +157,10 @@ export const useTrain = create<TrainState>()((set, get) => ({
         ),
         pinned: [
           ...l.pinned.filter((p) => p.epoch !== metrics.epoch),
-          { epoch: metrics.epoch, items: pinned },
+          {
+            epoch: metrics.epoch,
+            items: pinned.flatMap((p) => (p.top3 ? [{ imageId: p.imageId, top3: p.top3 }] : [])),
+          },
         ],
       })),
     )
@@ -173,4 +182,10 @@ export function useClassNames(): (id: number | null | undefined) => string {
     if (id === null || id === undefined) return '—'
     return classes.find((c) => c.id === id)?.name ?? `class ${id}`
   }
+}
+
+/** The classification lab edits classification recipes; the server answers with the task's union. */
+export function asClassify(c: TrainConfig): ClassifyConfig {
+  if (c.task !== 'classify') throw new Error(`expected a classification recipe, got a ${c.task} one`)
+  return c
 }

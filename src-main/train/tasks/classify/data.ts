@@ -1,5 +1,5 @@
-import { seededRandom, shuffleInPlace } from '../../src-shared/domain/random'
-import { affineFor, sampleParams, warpInto, type AugmentParsed } from './augment/affine'
+import { seededRandom, shuffleInPlace } from '../../../../src-shared/domain/random'
+import { affineFor, sampleParams, warpInto, type AugmentParsed } from '../../augment/affine'
 
 /** A set of same-sized images held as compact uint8 pixels (HWC, row-major), with class indices. */
 export interface ImageSet {
@@ -56,13 +56,6 @@ export function makeBatch(
     for (let k = 0; k < x.length; k++) x[k] = (x[k]! - norm.mean) * inv
   }
   return x
-}
-
-/** The sample order of one epoch: a seeded shuffle, the same for the same seed and epoch (so resume repeats it). */
-export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
-  const order = Array.from({ length: count }, (_, i) => i)
-  shuffleInPlace(order, seededRandom(seed * 7919 + epoch * 104729 + 1))
-  return Int32Array.from(order)
 }
 
 /** A seeded, stratified hold-out of a fraction of a set (for validation when the project has no val split). */

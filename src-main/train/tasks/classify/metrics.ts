@@ -52,11 +52,4 @@ export function perClassAccuracy(confusion: number[][]): { accuracy: number; cou
   })
 }
 
-/** Index of the lowest value (the overfitting point for validation loss); -1 when empty. */
-export function argMin(values: readonly (number | null)[]): number {
-  let best = -1
-  values.forEach((v, i) => {
-    if (v !== null && Number.isFinite(v) && (best < 0 || v < values[best]!)) best = i
-  })
-  return best
-}
+export { argMin } from '../../../../src-shared/domain/stats'

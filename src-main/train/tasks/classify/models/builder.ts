@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import type { Activation, LayerSpec } from '../../../src-shared/api/train'
-import { LayerSpec as LayerSchema } from '../../../src-shared/api/train'
+import type { Activation, LayerSpec } from '../../../../../src-shared/api/train'
+import { LayerSpec as LayerSchema } from '../../../../../src-shared/api/train'
 import { torchInit } from './init'
 
 export interface InputShape {

@@ -1,4 +1,4 @@
-import type { LayerSpec, ModelPreset, TrainConfig } from '../../../src-shared/api/train'
+import type { ClassifyConfig, LayerSpec, ModelPreset } from '../../../../../src-shared/api/train'
 
 /**
  * The seed recipes, as layer stacks (the output layer is added by the builder) and training
@@ -8,7 +8,7 @@ export interface Preset {
   description: string
   layers: LayerSpec[]
   input?: { width: number; height: number; channels: 1 | 3 }
-  config: Omit<TrainConfig, 'model' | 'layers'>
+  config: Omit<ClassifyConfig, 'task' | 'model' | 'layers'>
 }
 
 const conv = (filters: number, kernel: number, activation: 'relu' | 'linear' = 'linear'): LayerSpec => ({
@@ -122,4 +122,4 @@ export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
 }
 
 /** Augmentation presets with the write-ups' ranges: one table, shared with the UI. */
-export { AUGMENT_PRESET_CONFIGS } from '../../../src-shared/domain/augment-presets'
+export { AUGMENT_PRESET_CONFIGS } from '../../../../../src-shared/domain/augment-presets'

@@ -1,5 +1,5 @@
-import type { LayerSpec } from '../../../src-shared/api/train'
-import { LayerSpec as LayerSchema } from '../../../src-shared/api/train'
+import type { LayerSpec } from '../../../../../src-shared/api/train'
+import { LayerSpec as LayerSchema } from '../../../../../src-shared/api/train'
 
 /**
  * Checks a layer stack against an input size without building it (no tfjs needed): each conv and

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs'
+import { AugmentConfig, type ClassifyConfigParsed } from '../../../../src-shared/api/train'
+import {
+  train,
+  type ResumeState,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
+  type TrainTask,
+} from '../../trainer'
+import { makeBatch, type ImageSet, type Normalize } from './data'
+
+/**
+ * Classification as a training task: softmax cross-entropy on a class per image, with accuracy
+ * as its figure. Pure tfjs, no Node or DOM imports.
+ */
+
+export interface TrainData {
+  train: ImageSet
+  val: ImageSet | null
+  test: ImageSet | null
+  numClasses: number
+  /** Samples at or after this index of `train` are augmented; the rest are not (default: all are). */
+  augmentFrom?: number
+}
+
+interface Batch {
+  x: Float32Array
+  labels: Int32Array
+}
+
+/** Loss and accuracy of the model on a set, in batches, without training behaviour (no dropout). */
+export function evaluate(
+  model: tf.LayersModel,
+  set: ImageSet,
+  norm: Normalize,
+  numClasses: number,
+  batchSize = 256,
+): { loss: number; acc: number; probs: Float32Array } {
+  const probs = new Float32Array(set.count * numClasses)
+  let lossSum = 0
+  let right = 0
+  for (let start = 0; start < set.count; start += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - start) }, (_, i) => start + i)
+    const x = makeBatch(set, idx, norm)
+    const labels = set.labels.subarray(start, start + idx.length)
+    const [p, l] = tf.tidy(() => {
+      const xs = tf.tensor4d(x, [idx.length, set.height, set.width, set.channels])
+      const logits = model.predict(xs) as tf.Tensor2D
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)
+      const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM)
+      return [tf.softmax(logits), loss]
+    })
+    const pv = p.dataSync() as Float32Array
+    lossSum += l.dataSync()[0]!
+    tf.dispose([p, l])
+    probs.set(pv, start * numClasses)
+    for (let i = 0; i < idx.length; i++) {
+      let best = 0
+      for (let c = 1; c < numClasses; c++) if (pv[i * numClasses + c]! > pv[i * numClasses + best]!) best = c
+      if (best === labels[i]) right++
+    }
+  }
+  return { loss: set.count ? lossSum / set.count : NaN, acc: set.count ? right / set.count : NaN, probs }
+}
+
+export function classifyTask(data: TrainData, config: ClassifyConfigParsed): TrainTask<Batch> {
+  const set = data.train
+  const augment = config.augment ? AugmentConfig.parse(config.augment) : null
+  const shape: [number, number, number] = [set.height, set.width, set.channels]
+  return {
+    trainCount: set.count,
+    batch: (idx, rand) => ({
+      x: makeBatch(
+        set,
+        idx,
+        config.normalize,
+        augment ? { config: augment, rand, from: data.augmentFrom ?? 0 } : null,
+      ),
+      labels: Int32Array.from(idx, (i) => set.labels[i]!),
+    }),
+    loss: (model, b) => {
+      const xs = tf.tensor4d(b.x, [b.labels.length, ...shape])
+      const ys = tf.tensor1d(b.labels, 'int32')
+      const logits = model.apply(xs, { training: true }) as tf.Tensor2D
+      return {
+        total: tf.losses.softmaxCrossEntropy(tf.oneHot(ys, data.numClasses), logits) as tf.Scalar,
+        parts: { accuracy: tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')) as tf.Scalar },
+      }
+    },
+    evaluate: (model) => {
+      const metrics: Record<string, number> = {}
+      const val = data.val?.count ? evaluate(model, data.val, config.normalize, data.numClasses) : null
+      if (val) metrics.val_accuracy = val.acc
+      if (config.testEachEpoch && data.test?.count) {
+        const test = evaluate(model, data.test, config.normalize, data.numClasses)
+        metrics.test_loss = test.loss
+        metrics.test_accuracy = test.acc
+      }
+      return { valLoss: val?.loss ?? null, metrics }
+    },
+  }
+}
+
+/** The loop settings of a classification recipe: a constant learning rate, as the write-ups use. */
+export function classifyOptions(c: ClassifyConfigParsed): TrainOptions {
+  return {
+    epochs: c.epochs,
+    batchSize: c.batchSize,
+    seed: c.seed,
+    optimizer: { kind: c.optimizer, learningRate: c.learningRate, momentum: c.momentum },
+    earlyStopping: c.earlyStopping,
+  }
+}
+
+/** Trains a classifier on in-memory sets (the trainer process and the tests). */
+export function trainClassifier(
+  model: tf.LayersModel,
+  data: TrainData,
+  config: ClassifyConfigParsed,
+  hooks: TrainHooks = {},
+  resume?: ResumeState,
+): Promise<TrainResult> {
+  return train(model, classifyTask(data, config), classifyOptions(config), hooks, resume)
+}
