@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import {
@@ -7,6 +8,8 @@ import {
   type EventPayload,
   type ImportRequest,
 } from '../src-shared/api/contract'
+import type { ExportCocoResult } from '../src-shared/api/exchange'
+import { SPLITS, type Split } from '../src-shared/domain/types'
 import { MODEL_PRESETS, TASKS, type RunDetail, type Task, type TrainConfig } from '../src-shared/api/train'
 import { detectionStats } from '../src-shared/domain/detections'
 import { AUGMENT_PRESET_CONFIGS } from './train/tasks/classify/models/presets'
@@ -77,7 +80,7 @@ program
 
 program
   .command('import')
-  .description('import images: files, folders (recursively), class-per-folder trees or IDX files')
+  .description('import images: files, folders (recursively), class-per-folder trees, IDX files or COCO')
   .argument('<project-dir>')
   .argument('<paths...>')
   .addOption(
@@ -85,6 +88,7 @@ program
   )
   .addOption(new Option('--preset <preset>', 'class names for IDX labels').choices(CLASS_PRESETS))
   .option('--classes <names>', 'comma-separated class names for IDX labels 0..n-1')
+  .option('--images <dir>', 'COCO: the folder holding the images file_name names (default: beside the JSON)')
   .option('--seed <n>', 'seed for the train/val/test split where the source has none', int, 42)
   .option('--json', 'print the report as JSON')
   .option('--no-progress', 'no progress bar')
@@ -96,6 +100,7 @@ program
         format: ImportRequest['format']
         preset?: ImportRequest['preset']
         classes?: string
+        images?: string
         seed: number
         json?: boolean
         progress: boolean
@@ -125,6 +130,7 @@ program
             preset: o.preset,
             classNames: o.classes?.split(',').map((s) => s.trim()),
             seed: o.seed,
+            ...(o.images && { images: o.images }),
           },
           {
             signal: ac.signal,
@@ -150,7 +156,8 @@ program
           )
           if (report.classesCreated.length)
             process.stdout.write(`New classes: ${report.classesCreated.join(', ')}\n`)
-          for (const f of report.failed) process.stdout.write(`  failed: ${f.path}: ${f.reason}\n`)
+          for (const f of report.failed)
+            process.stdout.write(`  failed: ${f.path}${f.element ? ` (${f.element})` : ''}: ${f.reason}\n`)
         }
         process.exitCode = report.cancelled ? 130 : 0
       } catch (e) {
@@ -160,6 +167,46 @@ program
       }
     },
   )
+
+program
+  .command('export')
+  .description(
+    "write the project (or one split) as COCO: annotations.json, images/, and a run's predictions.json",
+  )
+  .argument('<project-dir>')
+  .addOption(new Option('--format <format>', 'what to write').choices(['coco']).default('coco'))
+  .addOption(new Option('--split <split>', 'only this split (default: every image)').choices(SPLITS))
+  .option('--run <id>', "also write predictions.json from this run's final test-split detections", int)
+  .requiredOption('--out <dir>', 'the folder to write (new or empty)')
+  .option('--json', 'print the result as JSON')
+  .action(async (dir: string, o: { split?: Split; run?: number; out: string; json?: boolean }) => {
+    const app = new SmallsetApp()
+    openOrFail(app, dir)
+    const r = await app.dispatch('export.coco', { dir: o.out, split: o.split, runId: o.run })
+    app.close()
+    if (!r.ok) fail(r.error.message)
+    const x = r.value as ExportCocoResult
+    if (o.json) {
+      process.stdout.write(JSON.stringify(x) + '\n')
+      return
+    }
+    const out = path.resolve(o.out)
+    process.stdout.write(
+      `Wrote ${path.join(out, 'annotations.json')}: ${x.images} images, ${x.annotations} annotations` +
+        `${o.split ? ` (${o.split} split)` : ''}\nWrote ${x.images} image files under ${path.join(out, 'images')}\n`,
+    )
+    if (x.predictions !== null) {
+      process.stdout.write(
+        `Wrote ${path.join(out, 'predictions.json')}: ${x.predictions} detections from run ${o.run}\n`,
+      )
+      const n = x.imagesWithoutPredictions.count
+      if (n)
+        process.stdout.write(
+          `${n} of ${x.images} images have no stored predictions from run ${o.run} (only its final test-split predictions are stored): ` +
+            `ids ${x.imagesWithoutPredictions.ids.slice(0, 20).join(', ')}${n > 20 ? ', …' : ''}\n`,
+        )
+    }
+  })
 
 program
   .command('info')

@@ -17,6 +17,7 @@ import {
 } from '../../src-shared/api/contract'
 import { annotateHandlers } from './annotate'
 import type { AppContext, HandlerMap } from './context'
+import { exchangeHandlers } from './exchange'
 import { trainHandlers } from './train'
 import { TrainRunner } from '../train/host/runner'
 import { failOrphanedRuns } from '../store/repos/runs'
@@ -136,6 +137,7 @@ export class SmallsetApp implements AppContext {
   readonly handlers: HandlerMap<Channel> = {
     ...annotateHandlers(this),
     ...trainHandlers(this, this.training),
+    ...exchangeHandlers(this),
     'app.info': () => ({ version: APP_VERSION, project: this.db ? this.summary() : null }),
     'project.create': (r) => this.createProject(r.dir, r.name),
     'project.open': (r) => this.openProject(r.dir),

@@ -10,10 +10,19 @@ import { CLASS_PRESET_NAMES } from '../../src-shared/domain/classes'
 import { DEFAULT_SPLIT_RATIOS } from '../../src-shared/domain/splits'
 import type { DB } from '../store/open'
 import { ensureClass } from '../store/repos/classes'
-import { assignSplits, hasHash, insertImages, type NewImage } from '../store/repos/images'
+import type { Size } from '../../src-shared/domain/geometry'
+import {
+  assignSplits,
+  hasHash,
+  insertImages,
+  insertImageWithRegions,
+  type NewImage,
+} from '../store/repos/images'
 import { DecodeError, decodeImage, RAW_FORMAT } from './decode'
+import { formatModule, isRegistryFormat, recognise, type RegistryFormat } from './formats'
+import type { ImportUnit, UnitRegion } from './formats/types'
 import { IdxError, readIdx, type IdxArray } from './idx'
-import { scanSources, type ScanItem } from './scan'
+import { scanSources, type ScanItem, type ScanResult } from './scan'
 
 /** Images decoded at once (sharp runs them on its own thread pool). */
 const CONCURRENCY = 16
@@ -27,11 +36,21 @@ export interface ImportOptions {
   progressEveryMs?: number
 }
 
-type Pending = Omit<NewImage, 'classId'> & { className: string | null }
+type Pending = Omit<NewImage, 'classId'> & {
+  className: string | null
+  /**
+   * Set for images from a format module (./formats): their regions, written with the image in its
+   * own transaction, and report rows about its annotations.
+   */
+  regions?: UnitRegion[]
+  notes?: ImportFailure[]
+}
 
 interface Unit {
   /** What a failure is reported against. */
   path: string
+  /** The part of the file that is bad, where the file holds many. */
+  element?: string
   prepare: () => Promise<Pending | 'duplicate'>
 }
 
@@ -39,6 +58,19 @@ function sha256(...parts: (Buffer | string)[]): string {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   return h.digest('hex')
+}
+
+function readFailure(e: unknown): DecodeError {
+  const err = e as NodeJS.ErrnoException
+  const why =
+    err.code === 'ELOOP'
+      ? 'symlink loop: the link points back to itself'
+      : err.code === 'EACCES' || err.code === 'EPERM'
+        ? 'unreadable: permission denied'
+        : err.code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : `unreadable: ${err.message}`
+  return new DecodeError(why)
 }
 
 function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>): Unit {
@@ -49,16 +81,7 @@ function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>): Unit {
       try {
         bytes = await fs.readFile(item.path)
       } catch (e) {
-        const err = e as NodeJS.ErrnoException
-        const why =
-          err.code === 'ELOOP'
-            ? 'symlink loop: the link points back to itself'
-            : err.code === 'EACCES' || err.code === 'EPERM'
-              ? 'unreadable: permission denied'
-              : err.code === 'EISDIR'
-                ? 'is a folder, not a file'
-                : `unreadable: ${err.message}`
-        throw new DecodeError(why)
+        throw readFailure(e)
       }
       const hash = sha256(bytes)
       if (hasHash(db, hash)) return 'duplicate'
@@ -74,6 +97,86 @@ function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>): Unit {
         source: item.path,
         split: item.split,
         className: item.className,
+      }
+    },
+  }
+}
+
+/** Reads a unit's image from the first of its places that exists. */
+async function readUnitFile(u: ImportUnit): Promise<{ file: string; bytes: Buffer }> {
+  const places = [u.file, ...u.alternatives]
+  for (let i = 0; i < places.length; i++) {
+    try {
+      return { file: places[i]!, bytes: await fs.readFile(places[i]!) }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailure(e)
+      if (i === places.length - 1)
+        throw new DecodeError(
+          `image file not found${u.alternatives.length ? ` (nor at ${u.alternatives.join(', ')})` : ''}`,
+        )
+    }
+  }
+  throw new DecodeError('image file not found')
+}
+
+/**
+ * A unit's regions at the decoded image's size. Where the source states another size, that is
+ * reported; the annotations are kept (normalised to the real size) when every one that reads at the
+ * stated size also reads at the real one, and are all skipped otherwise.
+ */
+function unitRegions(
+  u: ImportUnit,
+  real: Size,
+  file: string,
+): { regions: UnitRegion[]; notes: ImportFailure[] } {
+  const atReal = u.annotations(real)
+  const regions: UnitRegion[] = []
+  const notes: ImportFailure[] = []
+  const d = u.declaredSize
+  if (d && (d.width !== real.width || d.height !== real.height)) {
+    const fits = u.annotations(d).every((a, i) => 'failure' in a || 'region' in atReal[i]!)
+    const n = u.annotationCount
+    const what = `the source says the image is ${d.width}×${d.height}, but the file is ${real.width}×${real.height}`
+    const reason =
+      n === 0
+        ? `${what} (it has no annotations)`
+        : fits
+          ? `${what}: its annotations fit the file's size, and were kept`
+          : `${what}, and its annotations do not fit the file's size: its ${n} annotation${n === 1 ? ' was' : 's were'} skipped`
+    notes.push({ path: file, element: u.element, reason })
+    if (!fits) return { regions, notes }
+  }
+  for (const a of atReal) {
+    if ('region' in a) regions.push(a.region)
+    else notes.push(a.failure)
+  }
+  return { regions, notes }
+}
+
+/** An image from a format module (./formats), with its annotations. */
+function formatUnit(db: DB, u: ImportUnit): Unit {
+  return {
+    path: u.file,
+    element: u.element,
+    prepare: async () => {
+      const { file, bytes } = await readUnitFile(u)
+      const hash = sha256(bytes)
+      if (hasHash(db, hash)) return 'duplicate'
+      const d = await decodeImage(bytes)
+      const { regions, notes } = unitRegions(u, { width: d.width, height: d.height }, file)
+      return {
+        hash,
+        width: d.width,
+        height: d.height,
+        channels: d.channels,
+        format: d.format,
+        bytes,
+        thumb: d.thumb,
+        source: file,
+        split: u.split,
+        className: null,
+        regions,
+        notes,
       }
     },
   }
@@ -144,10 +247,11 @@ function idxUnits(db: DB, set: IdxSet, names: readonly string[] | undefined): Un
 }
 
 /**
- * Imports files, folders, class-per-folder trees and IDX pairs into the project. Each bad file
- * is reported with its path and reason and the rest goes on. Work is written in batches, each in
- * one transaction, so a killed import leaves only whole images behind. Cancel keeps the batches
- * already written.
+ * Imports files, folders, class-per-folder trees, IDX pairs and the registry's formats (COCO) into
+ * the project. Each bad file (or bad part of one) is reported with its path, element and reason and
+ * the rest goes on. Work is written in batches, each in one transaction, and an image from a format
+ * module with its annotations in a transaction of its own, so a killed import leaves only whole images
+ * behind. Cancel keeps what was already written.
  */
 export async function runImport(
   db: DB,
@@ -172,7 +276,18 @@ export async function runImport(
   }
 
   report('scanning', true)
-  const scan = await scanSources(req.paths, req.format)
+  // Sources of the registry's formats (COCO) go to their module; the rest to scanSources.
+  const byFormat: { path: string; format: RegistryFormat }[] = []
+  const legacy: string[] = []
+  for (const p of req.paths) {
+    const format =
+      req.format === 'auto' ? await recognise(p) : isRegistryFormat(req.format) ? req.format : null
+    if (format) byFormat.push({ path: p, format })
+    else legacy.push(p)
+  }
+  const scan: ScanResult = legacy.length
+    ? await scanSources(legacy, req.format)
+    : { items: [], failures: [], ignored: 0 }
   failed.push(...scan.failures)
 
   const names = req.classNames ?? (req.preset ? CLASS_PRESET_NAMES[req.preset] : undefined)
@@ -200,17 +315,26 @@ export async function runImport(
     ...new Set(scan.items.flatMap((it) => (it.kind === 'file' && it.className ? [it.className] : []))),
   ].sort()
   for (const c of folderClasses) classOrder.add(c)
+  for (const src of byFormat) {
+    const r = await formatModule(src.format).scan(src.path, req.images ? { images: req.images } : {})
+    failed.push(...r.failures)
+    for (const c of r.classes) classOrder.add(c)
+    units.push(...r.units.map((u) => formatUnit(db, u)))
+  }
   total = units.length
 
   let pending: Pending[] = []
   let classesMade = false
+  // New classes are made, in order, in the first transaction that writes an image.
+  const makeClasses = (made: string[]) => {
+    if (!classesMade) for (const name of classOrder) if (ensureClass(db, name).created) made.push(name)
+  }
   const flush = () => {
     const batch = pending
     pending = []
+    const made: string[] = []
     db.transaction(() => {
-      if (!classesMade) {
-        for (const name of classOrder) if (ensureClass(db, name).created) classesCreated.push(name)
-      }
+      makeClasses(made)
       const withIds: NewImage[] = batch.map((p) => ({
         ...p,
         classId: p.className === null ? null : ensureClass(db, p.className).id,
@@ -221,6 +345,35 @@ export async function runImport(
       unsplit.push(...r.unsplit)
     })()
     classesMade = true
+    classesCreated.push(...made)
+  }
+  /** One image with its regions, in one transaction (with the classes, the first time). */
+  const writeWithRegions = (p: Pending) => {
+    const { regions = [], notes = [], className: _c, ...image } = p
+    const made: string[] = []
+    const id = db.transaction(() => {
+      makeClasses(made)
+      return insertImageWithRegions(
+        db,
+        { ...image, classId: null },
+        regions.map((r, z) => ({
+          classId: ensureClass(db, r.className).id,
+          kind: r.shape.kind,
+          geometry: r.shape.geometry,
+          z,
+          crowd: r.crowd,
+        })),
+      )
+    })()
+    classesMade = true
+    classesCreated.push(...made)
+    if (id === null) {
+      duplicates++
+      return
+    }
+    added++
+    failed.push(...notes)
+    if (!p.split) unsplit.push(id)
   }
 
   let cancelled = false
@@ -244,10 +397,12 @@ export async function runImport(
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
         if (r.value === 'duplicate') duplicates++
+        else if (r.value.regions) writeWithRegions(r.value)
         else pending.push(r.value)
       } else {
         const reason = r.reason instanceof Error ? r.reason.message : String(r.reason)
-        failed.push({ path: chunk[i]!.path, reason })
+        const { path, element } = chunk[i]!
+        failed.push(element ? { path, element, reason } : { path, reason })
       }
     })
     done += chunk.length

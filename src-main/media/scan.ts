@@ -33,7 +33,8 @@ export function splitFromName(name: string): Split | null {
   return SPLIT_NAMES[name.toLowerCase()] ?? null
 }
 
-function errnoReason(e: unknown): string {
+/** Why a file or folder could not be read, in words (ENOENT, ELOOP, EACCES ...). */
+export function errnoReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException
   switch (err.code) {
     case 'ELOOP':

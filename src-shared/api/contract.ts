@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ClassLabel, Counts, ImageMeta, Split } from '../domain/types'
 import { annotateCalls, annotateEvents } from './annotate'
+import { exchangeCalls } from './exchange'
 import { trainCalls, trainEvents } from './train'
 
 /**
@@ -17,7 +18,7 @@ export const ProjectSummary = z.object({
 })
 export type ProjectSummary = z.infer<typeof ProjectSummary>
 
-export const IMPORT_FORMATS = ['auto', 'files', 'class-folders', 'idx'] as const
+export const IMPORT_FORMATS = ['auto', 'files', 'class-folders', 'idx', 'coco'] as const
 export const ImportFormat = z.enum(IMPORT_FORMATS)
 export type ImportFormat = z.infer<typeof ImportFormat>
 
@@ -39,11 +40,21 @@ export const ImportRequest = z.object({
   /** Used where the source has no split of its own. */
   splitRatios: SplitRatios.optional(),
   seed: z.number().int().optional(),
+  /**
+   * COCO: the folder holding the images that `file_name` names. Without it they are looked for beside
+   * the JSON file, then in an `images/` folder beside it.
+   */
+  images: z.string().min(1).optional(),
 })
 export type ImportRequest = z.input<typeof ImportRequest>
 export type ImportRequestParsed = z.output<typeof ImportRequest>
 
-export const ImportFailure = z.object({ path: z.string(), reason: z.string() })
+export const ImportFailure = z.object({
+  path: z.string(),
+  reason: z.string(),
+  /** The part of the file that is bad, where the file holds many: `annotation 17`, `image 3 (dog.jpg)`. */
+  element: z.string().optional(),
+})
 export type ImportFailure = z.infer<typeof ImportFailure>
 
 export const ImportReport = z.object({
@@ -108,8 +119,8 @@ const coreCalls = {
   'import.cancel': { req: z.object({ jobId: z.string() }), res: Ok },
 } as const
 
-/** Every call: the core ones above, labeling (./annotate.ts) and training (./train.ts). */
-export const calls = { ...coreCalls, ...annotateCalls, ...trainCalls } as const
+/** Every call: the core ones above, labeling (./annotate.ts), training (./train.ts) and exports (./exchange.ts). */
+export const calls = { ...coreCalls, ...annotateCalls, ...trainCalls, ...exchangeCalls } as const
 
 export const events = {
   'import.progress': ImportProgress,

@@ -12,7 +12,7 @@ import {
   type Origin,
   type RegionProps,
 } from '../../../src-shared/domain/regions'
-import type { ImageStatus } from '../../../src-shared/domain/types'
+import type { ImageStatus, Split } from '../../../src-shared/domain/types'
 import type { DB } from '../open'
 import { stmt } from '../statements'
 import { requireImage } from './images'
@@ -204,4 +204,53 @@ export function saveAnnotations(db: DB, batch: SaveBatch, keyIds?: KeyIds): Save
     }
     return { ids, rejected, status, ...(tagRejected ? { tagRejected } : {}) }
   })()
+}
+
+// ---------------------------------------------------------------- exporting
+
+/** A stored region as an export reads it: its shape parsed, its class, and whether it is a crowd. */
+export interface ExportRegion {
+  id: number
+  imageId: number
+  classId: number | null
+  crowd: boolean
+  shape: RegionShape
+}
+
+/**
+ * The regions (not tags) of one split's images, or of all, in image then drawing order. Rows whose
+ * geometry does not read as their kind are left out, as the editor leaves them out.
+ */
+export function regionsForExport(db: DB, split?: Split): ExportRegion[] {
+  const sql = `SELECT a.id, a.image_id AS imageId, a.class_id AS classId, a.kind, a.geometry, a.crowd
+     FROM annotations a JOIN images i ON i.id = a.image_id
+     WHERE a.kind IN ('box', 'polygon', 'mask')${split ? ' AND i.split = ?' : ''}
+     ORDER BY a.image_id, a.z, a.id`
+  const rows = (split ? stmt(db, sql).all(split) : stmt(db, sql).all()) as {
+    id: number
+    imageId: number
+    classId: number | null
+    kind: RegionShape['kind']
+    geometry: string
+    crowd: number
+  }[]
+  const out: ExportRegion[] = []
+  for (const r of rows) {
+    let geometry: unknown
+    try {
+      geometry = JSON.parse(r.geometry)
+    } catch {
+      continue
+    }
+    const shape = RegionShape.safeParse({ kind: r.kind, geometry })
+    if (!shape.success) continue
+    out.push({
+      id: r.id,
+      imageId: r.imageId,
+      classId: r.classId,
+      crowd: r.crowd === 1,
+      shape: shape.data as RegionShape,
+    })
+  }
+  return out
 }

@@ -23,6 +23,61 @@ export function hasHash(db: DB, hash: string): boolean {
   return stmt(db, 'SELECT 1 FROM images WHERE hash = ?').get(hash) !== undefined
 }
 
+/** A region that comes with an imported image: already clamped into the image and checked (regions.ts). */
+export interface NewRegion {
+  classId: number
+  kind: 'box' | 'polygon' | 'mask'
+  /** Normalised to the image; a mask's RLE is at the image's size, counts as a list of numbers. */
+  geometry: unknown
+  z: number
+  /** A COCO crowd region (iscrowd 1). */
+  crowd: boolean
+}
+
+/** Writes one image, its bytes, thumbnail, tag and regions; null when its hash is already stored. */
+function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number | null {
+  const info = stmt(
+    db,
+    `INSERT INTO images (hash, width, height, channels, format, byte_size, split, split_locked, status, source)
+     VALUES (@hash, @width, @height, @channels, @format, @byteSize, @split, @splitLocked, @status, @source)
+     ON CONFLICT (hash) DO NOTHING`,
+  ).run({
+    hash: im.hash,
+    width: im.width,
+    height: im.height,
+    channels: im.channels,
+    format: im.format,
+    byteSize: im.bytes.length,
+    split: im.split ?? 'train',
+    splitLocked: im.split ? 1 : 0,
+    status: im.classId === null && !regions.length ? 'unlabeled' : 'labeled',
+    source: im.source,
+  })
+  if (info.changes === 0) return null
+  const id = Number(info.lastInsertRowid)
+  stmt(db, 'INSERT INTO image_data (image_id, bytes) VALUES (?, ?)').run(id, im.bytes)
+  if (im.thumb)
+    stmt(db, 'INSERT INTO thumbnails (image_id, mime, bytes) VALUES (?, ?, ?)').run(
+      id,
+      im.thumb.mime,
+      im.thumb.bytes,
+    )
+  if (im.classId !== null)
+    stmt(db, "INSERT INTO annotations (image_id, class_id, kind, origin) VALUES (?, ?, 'tag', 'import')").run(
+      id,
+      im.classId,
+    )
+  if (regions.length) {
+    const ins = stmt(
+      db,
+      `INSERT INTO annotations (image_id, class_id, kind, geometry, z, origin, crowd)
+       VALUES (?, ?, ?, ?, ?, 'import', ?)`,
+    )
+    for (const r of regions) ins.run(id, r.classId, r.kind, JSON.stringify(r.geometry), r.z, r.crowd ? 1 : 0)
+  }
+  return id
+}
+
 /**
  * Inserts a batch in one transaction: each image with its bytes, thumbnail and class tag, or none
  * of them. Images whose hash is already stored are skipped and counted as duplicates.
@@ -32,48 +87,48 @@ export function insertImages(
   db: DB,
   batch: readonly NewImage[],
 ): { added: number; duplicates: number; unsplit: number[] } {
-  const insImage = stmt(
-    db,
-    `INSERT INTO images (hash, width, height, channels, format, byte_size, split, split_locked, status, source)
-     VALUES (@hash, @width, @height, @channels, @format, @byteSize, @split, @splitLocked, @status, @source)
-     ON CONFLICT (hash) DO NOTHING`,
-  )
-  const insData = stmt(db, 'INSERT INTO image_data (image_id, bytes) VALUES (?, ?)')
-  const insThumb = stmt(db, 'INSERT INTO thumbnails (image_id, mime, bytes) VALUES (?, ?, ?)')
-  const insTag = stmt(
-    db,
-    "INSERT INTO annotations (image_id, class_id, kind, origin) VALUES (?, ?, 'tag', 'import')",
-  )
   return db.transaction(() => {
     let added = 0
     let duplicates = 0
     const unsplit: number[] = []
     for (const im of batch) {
-      const info = insImage.run({
-        hash: im.hash,
-        width: im.width,
-        height: im.height,
-        channels: im.channels,
-        format: im.format,
-        byteSize: im.bytes.length,
-        split: im.split ?? 'train',
-        splitLocked: im.split ? 1 : 0,
-        status: im.classId === null ? 'unlabeled' : 'labeled',
-        source: im.source,
-      })
-      if (info.changes === 0) {
+      const id = insertOne(db, im, [])
+      if (id === null) {
         duplicates++
         continue
       }
-      const id = Number(info.lastInsertRowid)
-      insData.run(id, im.bytes)
-      if (im.thumb) insThumb.run(id, im.thumb.mime, im.thumb.bytes)
-      if (im.classId !== null) insTag.run(id, im.classId)
       if (!im.split) unsplit.push(id)
       added++
     }
     return { added, duplicates, unsplit }
   })()
+}
+
+/**
+ * Inserts one image with its regions (origin 'import') in one transaction: the image row, its bytes,
+ * thumbnail, tag and every region land together or not at all. An image with regions is 'labeled'.
+ * Returns the new image's id, or null (and writes nothing) when its hash is already stored.
+ */
+export function insertImageWithRegions(db: DB, im: NewImage, regions: readonly NewRegion[]): number | null {
+  return db.transaction(() => insertOne(db, im, regions))()
+}
+
+/** What an export needs of each image, in id order; one split's images, or all. */
+export interface ImageExportRow {
+  id: number
+  width: number
+  height: number
+  channels: number
+  format: string
+  source: string
+  split: Split
+}
+
+export function imagesForExport(db: DB, split?: Split): ImageExportRow[] {
+  const cols = 'SELECT id, width, height, channels, format, source, split FROM images'
+  return (
+    split ? stmt(db, `${cols} WHERE split = ? ORDER BY id`).all(split) : stmt(db, `${cols} ORDER BY id`).all()
+  ) as ImageExportRow[]
 }
 
 /**

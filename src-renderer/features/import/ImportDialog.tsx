@@ -10,10 +10,11 @@ import {
 import { api, call } from '../../app/api-client'
 
 const FORMAT_LABELS: Record<ImportFormat, string> = {
-  auto: 'Detect (class folders, IDX or plain images)',
+  auto: 'Detect (COCO, class folders, IDX or plain images)',
   files: 'Plain images, recursively (no classes)',
   'class-folders': 'Class per folder ([train|valid|test]/class/...)',
   idx: 'IDX files (MNIST / Fashion-MNIST format)',
+  coco: 'COCO JSON (a file, or train/valid/test folders with _annotations.coco.json)',
 }
 
 /** Import files or folders from the host's file system, with progress, cancel and a per-file error report. */
@@ -157,10 +158,10 @@ export function ImportDialog({
                   </tr>
                 </thead>
                 <tbody>
-                  {report.failed.map((f) => (
-                    <tr key={f.path}>
+                  {report.failed.map((f, i) => (
+                    <tr key={i}>
                       <td className="path">{f.path}</td>
-                      <td>{f.reason}</td>
+                      <td>{f.element ? `${f.element}: ${f.reason}` : f.reason}</td>
                     </tr>
                   ))}
                 </tbody>

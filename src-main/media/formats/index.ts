@@ -1,0 +1,47 @@
+/**
+ * The registry of import (and export) formats: `recognise(path)` says which format a source is in,
+ * and each format's module reads it with `scan()` into import units (see ./types.ts), and writes a
+ * project out with `export()` where it has one. The import writer (../import.ts) stores each unit's
+ * image and annotations in one transaction.
+ *
+ * COCO lives here so far. Plain files, class folders and IDX are still read by ../scan.ts and
+ * ../idx.ts; `recognise` answers null for them, and runImport hands them to scanSources.
+ */
+import type { ExportCocoRequest, ExportCocoResult } from '../../../src-shared/api/exchange'
+import type { DB } from '../../store/open'
+import { cocoFormat } from './coco'
+import type { FormatScan, ScanOptions } from './types'
+
+export * from './types'
+
+/** What a format module gives the registry. */
+export interface FormatModule<ExportReq = never, ExportRes = never> {
+  readonly name: string
+  /** Whether a file or folder is in this format: what `--format auto` asks, in registry order. */
+  recognise(path: string): Promise<boolean>
+  /** Reads a source into import units; bad files and parts become report rows, never exceptions. */
+  scan(path: string, opts?: ScanOptions): Promise<FormatScan>
+  /** Writes the open project (or part of it) in this format. */
+  export?(db: DB, req: ExportReq): Promise<ExportRes>
+}
+
+export const FORMATS = {
+  coco: cocoFormat satisfies FormatModule<ExportCocoRequest, ExportCocoResult>,
+} as const
+
+export type RegistryFormat = keyof typeof FORMATS
+
+export function isRegistryFormat(format: string): format is RegistryFormat {
+  return Object.prototype.hasOwnProperty.call(FORMATS, format)
+}
+
+/** The registry format a path is in, or null for the sources ../scan.ts reads (files, class folders, IDX). */
+export async function recognise(path: string): Promise<RegistryFormat | null> {
+  for (const name of Object.keys(FORMATS) as RegistryFormat[])
+    if (await FORMATS[name].recognise(path)) return name
+  return null
+}
+
+export function formatModule<F extends RegistryFormat>(name: F): (typeof FORMATS)[F] {
+  return FORMATS[name]
+}

@@ -1,0 +1,62 @@
+/**
+ * What every import format hands the writer (see ./index.ts): import units, each an image file with
+ * its split and its annotations in the shared region types, plus a report row for each bad part.
+ */
+import type { ImportFailure } from '../../../src-shared/api/contract'
+import type { Size } from '../../../src-shared/domain/geometry'
+import { clampShape, shapeProblem, type RegionShape } from '../../../src-shared/domain/regions'
+import type { Split } from '../../../src-shared/domain/types'
+
+/** A region ready to store: clamped into its image and checked as the editor's saves are. */
+export interface UnitRegion {
+  className: string
+  shape: RegionShape
+  crowd: boolean
+}
+
+/** One annotation of a unit, read at a given image size: its region, or why it is skipped. */
+export type UnitAnnotation = { region: UnitRegion } | { failure: ImportFailure }
+
+/** One image to import, with everything the source says about it. */
+export interface ImportUnit {
+  /** The image file to read (the first place looked, where there are several). */
+  file: string
+  /** Other places the image may be, tried in order when `file` is missing. */
+  alternatives: string[]
+  /** How report rows about the image name it, e.g. `image 3 (dog.jpg)`. */
+  element: string
+  /** The split the source gives, or null to have one made. */
+  split: Split | null
+  /** The width and height the source states, checked against the decoded image; null where it states none. */
+  declaredSize: Size | null
+  /** How many annotations the source gives the image. */
+  annotationCount: number
+  /**
+   * The image's annotations read at this pixel size, one entry each in the source's order. Called with
+   * the decoded image's size (and, where the source states another, with that one too).
+   */
+  annotations(size: Size): UnitAnnotation[]
+}
+
+export interface FormatScan {
+  units: ImportUnit[]
+  /** Bad files and bad parts of files found while reading the source. */
+  failures: ImportFailure[]
+  /** Class names the units use, in the order new classes are to be made. */
+  classes: string[]
+}
+
+export interface ScanOptions {
+  /** Where the images are, for formats whose files name them (COCO's `file_name`). */
+  images?: string
+}
+
+/**
+ * Clamps a shape into the image and checks it as the editor's saves do (clampShape, shapeProblem):
+ * the shape to store, or why not.
+ */
+export function checkedShape(shape: RegionShape, size: Size): { shape: RegionShape } | { problem: string } {
+  const clamped = clampShape(shape)
+  const problem = shapeProblem(clamped, size)
+  return problem ? { problem } : { shape: clamped }
+}
