@@ -182,7 +182,7 @@ const convCases: ConvCase[] = [
 
 const label = (c: object) => JSON.stringify(c)
 
-describe.each(['conv', 'gemm'] as const)('Conv2D gradients on wasm (%s algorithm)', (algo) => {
+describe.each(['conv', 'gemm', 'shift'] as const)('Conv2D gradients on wasm (%s algorithm)', (algo) => {
   beforeAll(() => setWasmGradStrategy({ filter: algo, input: algo }))
   afterAll(() => setWasmGradStrategy({ filter: 'auto', input: 'auto' }))
 
@@ -517,7 +517,7 @@ describe('resources', () => {
         })([x, w, dw])
         return tf.matMul(tf.reshape(g[1], [-1, 4]), tf.ones([3, 4]), false, true).sum()
       })
-    for (const algo of ['conv', 'gemm', 'auto'] as const) {
+    for (const algo of ['conv', 'gemm', 'shift', 'auto'] as const) {
       setWasmGradStrategy({ filter: algo, input: algo })
       step().dispose() // warm up (lazy allocations)
       const before = tf.memory()
