@@ -4,18 +4,29 @@ import cliProgress from 'cli-progress'
 import {
   ApiError,
   CLASS_PRESETS,
+  DEMO_KINDS,
   IMPORT_FORMATS,
+  type DemoKind,
+  type Res,
   type EventPayload,
   type ImportRequest,
 } from '../src-shared/api/contract'
 import type { ExportCocoResult } from '../src-shared/api/exchange'
-import { SPLITS, type Split } from '../src-shared/domain/types'
-import { MODEL_PRESETS, TASKS, type RunDetail, type Task, type TrainConfig } from '../src-shared/api/train'
+import { SPLITS, type ClassLabel, type Split } from '../src-shared/domain/types'
+import {
+  MODEL_PRESETS,
+  TASKS,
+  type CocoStats,
+  type RunDetail,
+  type Task,
+  type TrainConfig,
+} from '../src-shared/api/train'
 import { detectionStats } from '../src-shared/domain/detections'
 import { AUGMENT_PRESET_CONFIGS } from './train/tasks/classify/models/presets'
 import { SmallsetApp, APP_VERSION } from './api/app'
 import { startWebHost } from './host/web'
 import { openDemoProject } from './project/demo'
+import { writeCocoSceneSet } from './project/scenes'
 import { defaultDemoDir, rendererDir, resourcesDir } from './paths'
 
 /** The headless face of Smallset: the same services as the app, driven from a terminal. */
@@ -420,7 +431,7 @@ program
 program
   .command('eval')
   .description(
-    "a run's evaluation on its test split: accuracy, per-class accuracy, confusion matrix, wrong samples",
+    "a run's evaluation on its test split: accuracy, per-class accuracy and confusion matrix, or COCO box and mask AP",
   )
   .argument('<project-dir>')
   .requiredOption('--run <id>', 'run id', int)
@@ -429,9 +440,45 @@ program
     const app = new SmallsetApp()
     openOrFail(app, dir)
     const r = await app.dispatch('runs.get', { runId: o.run })
+    const classes = await app.dispatch('classes.list', {})
     app.close()
     if (!r.ok) fail(r.error.message)
     const d = r.value as RunDetail
+    const names = new Map(((classes.ok ? classes.value : []) as ClassLabel[]).map((c) => [c.id, c.name]))
+    const det = d.detection
+    if (det) {
+      const flat = (prefix: string, s: CocoStats | null) =>
+        s ? Object.fromEntries(Object.entries(s).map(([k, v]) => [`${prefix}_${k}`, v])) : {}
+      if (o.json) {
+        process.stdout.write(
+          JSON.stringify({
+            run: o.run,
+            status: d.summary.status,
+            task: d.summary.task,
+            ...(d.summary.testMetrics ?? {}),
+            ...flat('box', det.box),
+            ...flat('mask', det.mask),
+            evaluation: det,
+          }) + '\n',
+        )
+        return
+      }
+      const row = (label: string, s: CocoStats) =>
+        `  ${label.padEnd(5)} AP ${s.ap.toFixed(3)}  AP50 ${s.ap50.toFixed(3)}  AP75 ${s.ap75.toFixed(3)}  ` +
+        `small ${s.apSmall.toFixed(3)}  medium ${s.apMedium.toFixed(3)}  large ${s.apLarge.toFixed(3)}  AR100 ${s.ar100.toFixed(3)}\n`
+      process.stdout.write(
+        `run ${o.run} (${d.summary.task}): COCO evaluation on ${det.images} ${det.split} images, ${det.instances} objects\n`,
+      )
+      process.stdout.write(row('box', det.box))
+      if (det.mask) process.stdout.write(row('mask', det.mask))
+      for (const c of det.perClass)
+        process.stdout.write(
+          `  ${(names.get(c.classId) ?? `class ${c.classId}`).padEnd(14)} ${String(c.instances).padStart(4)} objects  box AP50 ${c.boxAp50.toFixed(3)}` +
+            (c.maskAp50 !== null ? `  mask AP50 ${c.maskAp50.toFixed(3)}` : '') +
+            '\n',
+        )
+      return
+    }
     if (!d.evaluation) fail(`run ${o.run} has no evaluation (it is ${d.summary.status}); resume it to finish`)
     const ev = d.evaluation
     if (o.json) {
@@ -448,13 +495,75 @@ program
   })
 
 program
+  .command('predict')
+  .description("a trained run's predictions for image files: the top-3 classes, or the detections")
+  .argument('<project-dir>')
+  .argument('<files...>')
+  .requiredOption('--run <id>', 'run id', int)
+  .option('--json', 'one JSON line per file')
+  .action(async (dir: string, files: string[], o: { run: number; json?: boolean }) => {
+    const app = new SmallsetApp()
+    openOrFail(app, dir)
+    try {
+      const classes = await app.dispatch('classes.list', {})
+      const names = new Map(((classes.ok ? classes.value : []) as ClassLabel[]).map((c) => [c.id, c.name]))
+      const name = (id: number) => names.get(id) ?? `class ${id}`
+      for (let i = 0; i < files.length; i += 500) {
+        const r = await app.dispatch('models.predict', { runId: o.run, paths: files.slice(i, i + 500) })
+        if (!r.ok) fail(r.error.message)
+        for (const p of r.value as Res<'models.predict'>) {
+          const size = p.size
+          const detections = p.detections?.map((d) => ({
+            class: name(d.classId),
+            class_id: d.classId,
+            score: d.score,
+            // In the file's own pixels, as COCO writes boxes.
+            bbox: size
+              ? [d.box.x * size.width, d.box.y * size.height, d.box.w * size.width, d.box.h * size.height]
+              : null,
+            ...(d.mask && { segmentation: d.mask }),
+          }))
+          const top3 = p.top3?.map((g) => ({ class: name(g.classId), class_id: g.classId, score: g.score }))
+          if (o.json) {
+            process.stdout.write(
+              JSON.stringify({
+                path: p.path,
+                ...(size && { size }),
+                ...(top3 && { top3 }),
+                ...(detections && { detections }),
+                ...(p.error && { error: p.error }),
+              }) + '\n',
+            )
+          } else if (p.error) process.stdout.write(`${p.path}: ${p.error}\n`)
+          else if (top3)
+            process.stdout.write(
+              `${p.path}: ${top3.map((g) => `${g.class} ${(100 * g.score).toFixed(1)}%`).join(', ')}\n`,
+            )
+          else {
+            process.stdout.write(`${p.path}: ${detections!.length} detections\n`)
+            for (const d of detections!.filter((x) => x.score >= 0.3))
+              process.stdout.write(
+                `  ${d.class} ${d.score.toFixed(3)} at [${d.bbox!.map((v) => v.toFixed(1)).join(', ')}]\n`,
+              )
+          }
+        }
+      }
+    } finally {
+      app.close()
+    }
+  })
+
+program
   .command('demo')
-  .description('make (or open) the demo project: 300 Fashion-MNIST images')
-  .argument('[project-dir]', 'where to make it', defaultDemoDir())
-  .action(async (dir: string) => {
+  .description(
+    'make (or open) a demo project: 300 Fashion-MNIST images (classification), or 110 scenes of Fashion-MNIST items with masks (detection)',
+  )
+  .argument('[project-dir]', 'where to make it (default: ~/.smallset/demo-project or detection-demo)')
+  .addOption(new Option('--kind <kind>', 'which demo').choices(DEMO_KINDS).default('classification'))
+  .action(async (dir: string | undefined, o: { kind: DemoKind }) => {
     const app = new SmallsetApp()
     try {
-      await openDemoProject(app, dir, resourcesDir())
+      await openDemoProject(app, dir ?? defaultDemoDir(o.kind), resourcesDir(), o.kind)
       process.stdout.write(`Demo project ready in ${app.projectDir}\n`)
     } catch (e) {
       fail((e as Error).message)
@@ -464,16 +573,42 @@ program
   })
 
 program
+  .command('scenes')
+  .description(
+    'write a detection scene set (Fashion-MNIST items on textured backgrounds) in the COCO train/valid/test layout',
+  )
+  .argument('<out-dir>')
+  .addOption(new Option('--preset <name>', 'scene set size').choices(['default', 'tiny']).default('default'))
+  .option('--seed <n>', 'seed', int)
+  .option('--json', 'print the summary as JSON')
+  .action(async (out: string, o: { preset: 'default' | 'tiny'; seed?: number; json?: boolean }) => {
+    try {
+      const summary = await writeCocoSceneSet(out, {
+        preset: o.preset,
+        ...(o.seed !== undefined && { seed: o.seed }),
+      })
+      process.stdout.write(o.json ? JSON.stringify(summary) + '\n' : `Wrote the scene set to ${out}\n`)
+    } catch (e) {
+      fail((e as Error).message)
+    }
+  })
+
+program
   .command('serve')
   .description('serve the app to a browser on 127.0.0.1, with a per-launch token')
   .argument('[project-dir]', 'project to open (default: the demo project, made if missing)')
   .option('--port <n>', 'port (default: any free one)', int)
   .option('--no-project', 'start with no project open')
-  .action(async (dir: string | undefined, o: { port?: number; project: boolean }) => {
+  .addOption(
+    new Option('--demo <kind>', 'the demo to open when no project is given')
+      .choices(DEMO_KINDS)
+      .default('classification'),
+  )
+  .action(async (dir: string | undefined, o: { port?: number; project: boolean; demo: DemoKind }) => {
     const app = new SmallsetApp()
     try {
       if (dir) app.openProject(dir)
-      else if (o.project) await openDemoProject(app, defaultDemoDir(), resourcesDir())
+      else if (o.project) await openDemoProject(app, defaultDemoDir(o.demo), resourcesDir(), o.demo)
     } catch (e) {
       fail((e as Error).message)
     }

@@ -1,8 +1,7 @@
 import path from 'node:path'
 import { app, BrowserWindow, ipcMain, protocol } from 'electron'
 import { SmallsetApp } from './api/app'
-import { openDemoProject } from './project/demo'
-import { resourcesDir } from './paths'
+import type { DemoKind } from '../src-shared/api/contract'
 import { useSqliteBinding } from './store/open'
 
 /** Electron lifecycle and windows only: every service lives in SmallsetApp. */
@@ -13,7 +12,18 @@ protocol.registerSchemesAsPrivileged([
 
 // better-sqlite3 built for Electron's ABI by scripts/start.mjs; node_modules holds the Node build.
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
-const service = new SmallsetApp()
+const service = new SmallsetApp({
+  demoDir: (kind) =>
+    kind === 'classification'
+      ? (process.env.SMALLSET_DEMO_DIR ?? path.join(app.getPath('userData'), 'demo-project'))
+      : path.join(app.getPath('userData'), 'detection-demo'),
+})
+
+/** `--demo=detection` opens the detection demo instead of the classification one. */
+function demoArg(): DemoKind {
+  const m = process.argv.map((a) => /^--demo=(\w+)$/.exec(a)?.[1]).find(Boolean)
+  return m === 'detection' ? 'detection' : 'classification'
+}
 
 function projectArg(): string | undefined {
   const args = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'))
@@ -59,8 +69,8 @@ app.whenReady().then(async () => {
   try {
     if (dir) service.openProject(dir)
     else {
-      const demo = process.env.SMALLSET_DEMO_DIR ?? path.join(app.getPath('userData'), 'demo-project')
-      await openDemoProject(service, demo, resourcesDir())
+      const r = await service.dispatch('project.openDemo', { kind: demoArg() })
+      if (!r.ok) console.error(r.error.message)
     }
   } catch (e) {
     // The window still opens; the renderer shows the project picker and the error.

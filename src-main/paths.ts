@@ -16,7 +16,13 @@ export function appRoot(): string {
 export const resourcesDir = (): string => path.join(appRoot(), 'resources')
 export const rendererDir = (): string => path.join(appRoot(), 'out', 'renderer')
 
-/** Where the demo project is made when no project is given. */
-export function defaultDemoDir(): string {
-  return process.env.SMALLSET_DEMO_DIR ?? path.join(os.homedir(), '.smallset', 'demo-project')
+/**
+ * Where a demo project is made: the classification demo (opened when no project is given) in
+ * SMALLSET_DEMO_DIR or ~/.smallset/demo-project, the detection demo beside it.
+ */
+export function defaultDemoDir(kind: 'classification' | 'detection' = 'classification'): string {
+  const classification = process.env.SMALLSET_DEMO_DIR ?? path.join(os.homedir(), '.smallset', 'demo-project')
+  return kind === 'classification'
+    ? classification
+    : path.join(path.dirname(classification), 'detection-demo')
 }

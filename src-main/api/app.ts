@@ -9,6 +9,7 @@ import {
   type Channel,
   type EventName,
   type EventPayload,
+  type DemoKind,
   type ImportReport,
   type ImportRequest,
   type ProjectSummary,
@@ -28,6 +29,8 @@ import { listClasses } from '../store/repos/classes'
 import { projectCounts } from '../store/repos/counts'
 import { getImageBytes, getThumbnail, listImages, resplitAll, setSplit } from '../store/repos/images'
 import { getMeta, schemaVersion } from '../store/repos/meta'
+import { defaultDemoDir, resourcesDir } from '../paths'
+import { openDemoProject } from '../project/demo'
 
 export const APP_VERSION = '0.1.0'
 
@@ -37,7 +40,14 @@ export type EventListener = <E extends EventName>(event: E, payload: EventPayloa
  * The app's services behind the typed contract. It holds no Electron import: the Electron main
  * process, the web host, the CLI and the tests all drive this same object.
  */
+export interface AppOptions {
+  /** Where each demo project is made (default: ~/.smallset/…, see paths.ts). */
+  demoDir?: (kind: DemoKind) => string
+}
+
 export class SmallsetApp implements AppContext {
+  constructor(private readonly options: AppOptions = {}) {}
+
   private db: DB | null = null
   private dir: string | null = null
   private readonly imports = new Map<string, AbortController>()
@@ -141,6 +151,10 @@ export class SmallsetApp implements AppContext {
     'app.info': () => ({ version: APP_VERSION, project: this.db ? this.summary() : null }),
     'project.create': (r) => this.createProject(r.dir, r.name),
     'project.open': (r) => this.openProject(r.dir),
+    'project.openDemo': async ({ kind }) => {
+      await openDemoProject(this, (this.options.demoDir ?? defaultDemoDir)(kind), resourcesDir(), kind)
+      return this.summary()
+    },
     'project.close': () => {
       if (this.imports.size)
         throw new ApiError('busy', 'An import is running: cancel it or let it finish first')

@@ -87,11 +87,13 @@ export const DEFAULT_SCENE_OPTIONS: SceneOptions = {
 /** For integration tests: 64×64-ish scenes, 12 train / 3 valid / 6 test, made in a few ms. */
 export const TINY_SCENE_OPTIONS: SceneOptions = {
   ...DEFAULT_SCENE_OPTIONS,
-  counts: { train: 12, valid: 3, test: 6 },
-  width: [56, 72],
-  height: [56, 72],
+  // Two distinct classes (Trouser, Bag), so a few seconds of training learn them.
+  classes: [1, 8],
+  counts: { train: 24, valid: 4, test: 8 },
+  width: [64, 80],
+  height: [64, 80],
   itemsPerScene: [1, 3],
-  scale: [1, 1.6],
+  scale: [1.2, 2],
   minVisiblePixels: 32,
 }
 

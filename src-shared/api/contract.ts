@@ -22,6 +22,11 @@ export const IMPORT_FORMATS = ['auto', 'files', 'class-folders', 'idx', 'coco'] 
 export const ImportFormat = z.enum(IMPORT_FORMATS)
 export type ImportFormat = z.infer<typeof ImportFormat>
 
+/** The demo projects: a classification set and a detection / instance segmentation set. */
+export const DEMO_KINDS = ['classification', 'detection'] as const
+export const DemoKind = z.enum(DEMO_KINDS)
+export type DemoKind = z.infer<typeof DemoKind>
+
 export const CLASS_PRESETS = ['fashion-mnist', 'mnist'] as const
 export const ClassPreset = z.enum(CLASS_PRESETS)
 export type ClassPreset = z.infer<typeof ClassPreset>
@@ -94,6 +99,8 @@ const coreCalls = {
     res: ProjectSummary,
   },
   'project.open': { req: z.object({ dir: z.string().min(1) }), res: ProjectSummary },
+  /** Opens a shipped demo project, making it first (from resources/) where it is not there yet. */
+  'project.openDemo': { req: z.object({ kind: DemoKind }), res: ProjectSummary },
   'project.close': { req: Empty, res: Ok },
   'project.counts': { req: Empty, res: Counts },
   'classes.list': { req: Empty, res: z.array(ClassLabel) },

@@ -118,8 +118,12 @@ export const ClassifyConfig = z
 export type ClassifyConfig = z.input<typeof ClassifyConfig>
 export type ClassifyConfigParsed = z.output<typeof ClassifyConfig>
 
-/** Detector architectures (see src-main/train/tasks/detect/model.ts). */
-export const DETECTION_MODELS = ['centernet-s', 'centernet-m'] as const
+/**
+ * Detector architectures (see src-main/train/tasks/detect/model.ts): a pretrained MobileNetV2
+ * backbone, frozen, under a trainable feature pyramid and CenterNet heads; or a small network
+ * trained from scratch.
+ */
+export const DETECTION_MODELS = ['mobilenet-v2', 'centernet-s'] as const
 export const DetectionModel = z.enum(DETECTION_MODELS)
 
 /**
@@ -154,7 +158,7 @@ const multipleOf32 = z
 
 const detectionFields = {
   name: z.string().max(200).optional(),
-  model: DetectionModel.default('centernet-s'),
+  model: DetectionModel.default('mobilenet-v2'),
   /** The training resolution (letterboxed). Default: chosen from the project's image sizes. */
   input: z.object({ width: multipleOf32, height: multipleOf32 }).optional(),
   optimizer: z.enum(['adam', 'sgd']).default('adam'),

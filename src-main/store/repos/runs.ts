@@ -14,7 +14,9 @@ import { stmt } from '../statements'
 export interface RunFacts {
   classIds: number[]
   input: { width: number; height: number; channels: number }
-  normalize: { mean: number; std: number }
+  normalize?: { mean: number; std: number }
+  /** Detection: the architecture (whether a pretrained backbone runs under the trained head). */
+  model?: string
   backend?: string
   backendReason?: string
   bestEpoch?: number | null

@@ -1,13 +1,40 @@
 import { useState, type FormEvent } from 'react'
-import type { ProjectSummary } from '../../../src-shared/api/contract'
+import type { DemoKind, ProjectSummary } from '../../../src-shared/api/contract'
 import { call } from '../../app/api-client'
 
-/** Create a new project or open one, by folder path (the host's file system). */
+const DEMOS: { kind: DemoKind; title: string; text: string }[] = [
+  {
+    kind: 'classification',
+    title: 'Classification demo',
+    text: '300 Fashion-MNIST images in 10 classes: train a classifier and watch it learn.',
+  },
+  {
+    kind: 'detection',
+    title: 'Detection demo',
+    text: '110 scenes of Fashion-MNIST items on textured backgrounds, with boxes and masks: train a detector.',
+  },
+]
+
+/** Create a new project or open one, by folder path (the host's file system), or open a demo. */
 export function ProjectPicker({ onOpened }: { onOpened: (p: ProjectSummary) => void }) {
   const [dir, setDir] = useState('')
   const [name, setName] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+
+  const [demoBusy, setDemoBusy] = useState<DemoKind | null>(null)
+
+  const openDemo = async (kind: DemoKind) => {
+    setDemoBusy(kind)
+    setError(null)
+    try {
+      onOpened(await call('project.openDemo', { kind }))
+    } catch (err) {
+      setError((err as Error).message)
+    } finally {
+      setDemoBusy(null)
+    }
+  }
 
   const go = async (e: FormEvent, mode: 'create' | 'open') => {
     e.preventDefault()
@@ -69,6 +96,18 @@ export function ProjectPicker({ onOpened }: { onOpened: (p: ProjectSummary) => v
           </p>
         )}
       </form>
+      <h2 className="picker-demos-title">Or try a demo project</h2>
+      <div className="picker-demos">
+        {DEMOS.map((d) => (
+          <div key={d.kind} className="card demo-card" data-testid={`demo-${d.kind}`}>
+            <b>{d.title}</b>
+            <span className="muted small">{d.text}</span>
+            <button disabled={busy || demoBusy !== null} onClick={() => void openDemo(d.kind)}>
+              {demoBusy === d.kind ? 'Making the demo project…' : `Open the ${d.kind} demo`}
+            </button>
+          </div>
+        ))}
+      </div>
     </div>
   )
 }

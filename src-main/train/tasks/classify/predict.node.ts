@@ -27,7 +27,7 @@ export async function classifyImage(
     labels: new Int32Array(1),
     ids: new Int32Array(1),
   }
-  const x = makeBatch(set, [0], facts.normalize)
+  const x = makeBatch(set, [0], facts.normalize ?? { mean: 0, std: 1 })
   const probs = tf.tidy(() => {
     const out = model.predict(tf.tensor4d(x, [1, input.height, input.width, input.channels])) as tf.Tensor
     return (endsInSoftmax(model) ? out : tf.softmax(out)).dataSync() as Float32Array
