@@ -554,6 +554,39 @@ program
   })
 
 program
+  .command('dev-bench-detector', { hidden: true })
+  .description(
+    "benchmark: time the default detection recipe's training step and write its batches for the PyTorch twin",
+  )
+  .argument('<project-dir>')
+  .option('--steps <n>', 'batches to make and train on', int, 20)
+  .option('--warmup <n>', 'steps left out of the timing', int, 5)
+  .option('--out <dir>', 'write the batches here')
+  .addOption(
+    new Option('--task <task>', 'detect or segment').choices(['detect', 'segment']).default('segment'),
+  )
+  .action(
+    async (dir: string, o: { steps: number; warmup: number; out?: string; task: 'detect' | 'segment' }) => {
+      const app = new SmallsetApp()
+      openOrFail(app, dir)
+      try {
+        const [{ benchDetector }, { selectBackend }, { probeNative }] = await Promise.all([
+          import('./train/tasks/detect/bench.node'),
+          import('./train/backends/select'),
+          import('./train/host/native'),
+        ])
+        await selectBackend(probeNative())
+        const r = await benchDetector(app.requireDb(), dir, { ...o, out: o.out ?? null })
+        process.stdout.write(JSON.stringify(r) + '\n')
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e))
+      } finally {
+        app.close()
+      }
+    },
+  )
+
+program
   .command('demo')
   .description(
     'make (or open) a demo project: 300 Fashion-MNIST images (classification), or 110 scenes of Fashion-MNIST items with masks (detection)',

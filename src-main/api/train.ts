@@ -209,7 +209,13 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
     },
     'runs.export': ({ runId, dir }) => {
       const db = ctx.requireDb()
-      const facts = runFacts(row(runId))
+      const r = row(runId)
+      if (r.task !== 'classify')
+        throw new ApiError(
+          'bad_input',
+          `Run ${runId} is a ${r.task} run: only classifiers export as tfjs model files for now (export its predictions as COCO with export.coco)`,
+        )
+      const facts = runFacts(r)
       const ckpt =
         (facts?.finalEpoch != null ? getCheckpoint(db, runId, facts.finalEpoch) : undefined) ??
         getCheckpoint(db, runId)

@@ -162,12 +162,12 @@ const detectionFields = {
   /** The training resolution (letterboxed). Default: chosen from the project's image sizes. */
   input: z.object({ width: multipleOf32, height: multipleOf32 }).optional(),
   optimizer: z.enum(['adam', 'sgd']).default('adam'),
-  learningRate: z.number().positive().max(10).default(2e-3),
+  learningRate: z.number().positive().max(10).default(4e-3),
   momentum: z.number().min(0).max(0.999).default(0.9),
   /** Decoupled weight decay (AdamW-style), per step, times the learning rate. */
   weightDecay: z.number().min(0).max(0.1).default(5e-4),
   batchSize: pos.max(256).default(8),
-  epochs: pos.max(2000).default(60),
+  epochs: pos.max(2000).default(100),
   /** Linear warm-up, then a cosine decay to 5% of the learning rate. */
   warmupEpochs: z.number().int().min(0).max(100).default(3),
   schedule: z.enum(['cosine', 'constant']).default('cosine'),

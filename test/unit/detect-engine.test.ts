@@ -12,8 +12,8 @@ import { decodeToBitmap, encodeBitmap, rleArea, type Rle } from '../../src-share
 import { augmentSample, copyPaste, warpSample } from '../../src-main/train/tasks/detect/augment'
 import { decodeOutputs } from '../../src-main/train/tasks/detect/decode'
 import { evaluateSet } from '../../src-main/train/tasks/detect/evaluate'
-import { cellCentres } from '../../src-main/train/tasks/detect/loss'
-import { BOX_UNIT } from '../../src-main/train/tasks/detect/model'
+import { cellCentres, maskLoss } from '../../src-main/train/tasks/detect/loss'
+import { BOX_UNIT, type DetectorOutputs } from '../../src-main/train/tasks/detect/model'
 import {
   letterboxFor,
   maskArea,
@@ -22,7 +22,7 @@ import {
   type Instance,
   type MaskWindow,
 } from '../../src-main/train/tasks/detect/sample'
-import { buildTargets, STRIDE } from '../../src-main/train/tasks/detect/targets'
+import { buildTargets, PROTO_STRIDE, STRIDE } from '../../src-main/train/tasks/detect/targets'
 import { useBackend } from './train-helpers'
 
 beforeAll(async () => {
@@ -105,13 +105,14 @@ describe('targets', () => {
     expect(cells).toContain(4 * 16 + 4)
     expect(cells).toContain(5 * 16 + 5)
     // The small object's target at the grid is its coverage, and its crop is its box plus a cell.
+    // (The prototypes' grid is 32 × 32: stride 2 on the 64-px canvas.)
     const j = cells.indexOf(4 * 16 + 4)
-    const target = masks.target.subarray(j * 256, (j + 1) * 256)
-    expect(target[4 * 16 + 4]).toBe(1)
-    expect(target[2 * 16 + 2]).toBe(0)
-    const weight = masks.weight.subarray(j * 256, (j + 1) * 256)
-    expect(weight[2 * 16 + 2]).toBeGreaterThan(0)
-    expect(weight[1 * 16 + 1]).toBe(0)
+    const target = masks.target.subarray(j * 1024, (j + 1) * 1024)
+    expect(target[8 * 32 + 8]).toBe(1)
+    expect(target[5 * 32 + 5]).toBe(0)
+    const weight = masks.weight.subarray(j * 1024, (j + 1) * 1024)
+    expect(weight[5 * 32 + 5]).toBeGreaterThan(0)
+    expect(weight[4 * 32 + 4]).toBe(0)
     expect(weight.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5)
   })
 })
@@ -147,9 +148,12 @@ function perfectOutputs(
     box: tf.tensor4d(box, [samples.length, gh, gw, 4]),
   }
   if (withMasks) {
-    // One prototype per object: its coverage of each cell; each object's cells pick their own.
+    // One prototype per object: its coverage of each prototype cell (stride 2); each object's
+    // centre cell picks its own.
     const K = Math.max(...samples.map((s) => s.instances.length))
-    const protos = new Float32Array(samples.length * gw * gh * K)
+    const pw = W / PROTO_STRIDE
+    const ph = H / PROTO_STRIDE
+    const protos = new Float32Array(samples.length * pw * ph * K)
     const coef = new Float32Array(samples.length * gw * gh * K)
     samples.forEach((s, b) =>
       s.instances.forEach((inst, k) => {
@@ -157,8 +161,8 @@ function perfectOutputs(
         for (let y = 0; y < m.height; y++)
           for (let x = 0; x < m.width; x++)
             if (m.data[y * m.width + x]) {
-              const q = Math.floor((m.y + y) / STRIDE) * gw + Math.floor((m.x + x) / STRIDE)
-              protos[(b * gw * gh + q) * K + k] += 20 / (STRIDE * STRIDE)
+              const q = Math.floor((m.y + y) / PROTO_STRIDE) * pw + Math.floor((m.x + x) / PROTO_STRIDE)
+              protos[(b * pw * ph + q) * K + k] += 20 / (PROTO_STRIDE * PROTO_STRIDE)
             }
         for (let q = 0; q < gw * gh; q++) coef[(b * gw * gh + q) * K + k] = 0
         const cx = Math.floor((inst.box[0] + inst.box[2]) / 2 / STRIDE)
@@ -168,7 +172,7 @@ function perfectOutputs(
     )
     // Logit = 20·coverage − 10: positive where a cell is more than half covered.
     for (let i = 0; i < protos.length; i++) protos[i] = protos[i]! - 10 / K
-    out.protos = tf.tensor4d(protos, [samples.length, gh, gw, K])
+    out.protos = tf.tensor4d(protos, [samples.length, ph, pw, K])
     out.coef = tf.tensor4d(coef, [samples.length, gh, gw, K])
   }
   return { out, centres: tf.tensor4d(centres, [1, gh, gw, 2]) }
@@ -319,5 +323,38 @@ describe('augmentation', () => {
     const out = warpSample(s, [2, 0, -48, 0, 2, -40], 96, 80)
     expect(out.instances.map((i) => i.classIndex)).toEqual([1])
     expect(out.instances[0]!.box).toEqual([32, 20, 64, 52])
+  })
+})
+
+describe('mask loss', () => {
+  it('equals the per-cell sum of weighted cross-entropies, whatever the order of the cells', () => {
+    const rand = seededRandom(7)
+    const [B, H, W, K] = [3, 4, 5, 6]
+    const [Hp, Wp] = [H * 2, W * 2]
+    const P = Hp * Wp
+    const coef = Float32Array.from({ length: B * H * W * K }, () => rand() * 2 - 1)
+    const protos = Float32Array.from({ length: B * P * K }, () => rand())
+    const M = 7
+    const sampleOf = Int32Array.from([2, 0, 2, 1, 0, 2, 2])
+    const cell = Int32Array.from({ length: M }, () => Math.floor(rand() * H * W))
+    const target = Float32Array.from({ length: M * P }, () => (rand() < 0.4 ? 1 : rand() * 0.5))
+    const weight = Float32Array.from({ length: M * P }, () => (rand() < 0.7 ? rand() : 0))
+    const out = {
+      coef: tf.tensor4d(coef, [B, H, W, K]),
+      protos: tf.tensor4d(protos, [B, Hp, Wp, K]),
+    } as unknown as DetectorOutputs
+    const got = maskLoss(out, { count: M, sample: sampleOf, cell, target, weight }).dataSync()[0]!
+    let want = 0
+    for (let j = 0; j < M; j++) {
+      const b = sampleOf[j]!
+      for (let p = 0; p < P; p++) {
+        let x = 0
+        for (let k = 0; k < K; k++) x += protos[(b * P + p) * K + k]! * coef[(b * H * W + cell[j]!) * K + k]!
+        const t = target[j * P + p]!
+        const bce = Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)))
+        want += bce * weight[j * P + p]!
+      }
+    }
+    expect(got).toBeCloseTo(want / M, 4)
   })
 })

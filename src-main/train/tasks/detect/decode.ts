@@ -3,7 +3,7 @@ import { emptyRle, encodeBitmap, type Rle } from '../../../../src-shared/domain/
 import { boxesFrom } from './loss'
 import { runDetector, type Detector, type DetectorOutputs } from './model'
 import { boxToOriginal, type DetectionSample, type Letterbox } from './sample'
-import { STRIDE } from './targets'
+import { PROTO_STRIDE, STRIDE } from './targets'
 
 /**
  * From the heads' outputs to detections in the original image's pixels: heatmap peaks (a cell that
@@ -86,13 +86,13 @@ function maskInImage(
   for (let v = y0; v < y1; v++) {
     const cy = (v + 0.5) * lb.scale + lb.padY
     if (cy < canvasBox[1] || cy > canvasBox[3]) continue
-    const gy = cy / STRIDE - 0.5
+    const gy = cy / PROTO_STRIDE - 0.5
     const iy = Math.floor(gy)
     const fy = gy - iy
     for (let u = x0; u < x1; u++) {
       const cx = (u + 0.5) * lb.scale + lb.padX
       if (cx < canvasBox[0] || cx > canvasBox[2]) continue
-      const gx = cx / STRIDE - 0.5
+      const gx = cx / PROTO_STRIDE - 0.5
       const ix = Math.floor(gx)
       const fx = gx - ix
       const l =
@@ -169,13 +169,15 @@ export async function decodeOutputs(
       if (x1 - x0 <= 0 || y1 - y0 <= 0) continue
       let mask: Rle | null = null
       if (coefData && protoData) {
+        const Wp = (W * STRIDE) / PROTO_STRIDE
+        const Hp = (H * STRIDE) / PROTO_STRIDE
         const win = {
-          x0: Math.max(0, Math.floor(canvasBox[0] / STRIDE) - 1),
-          y0: Math.max(0, Math.floor(canvasBox[1] / STRIDE) - 1),
-          x1: Math.min(W, Math.ceil(canvasBox[2] / STRIDE) + 1),
-          y1: Math.min(H, Math.ceil(canvasBox[3] / STRIDE) + 1),
+          x0: Math.max(0, Math.floor(canvasBox[0] / PROTO_STRIDE) - 1),
+          y0: Math.max(0, Math.floor(canvasBox[1] / PROTO_STRIDE) - 1),
+          x1: Math.min(Wp, Math.ceil(canvasBox[2] / PROTO_STRIDE) + 1),
+          y1: Math.min(Hp, Math.ceil(canvasBox[3] / PROTO_STRIDE) + 1),
         }
-        const logits = maskLogits(protoData, b * H * W * K, coefData, (b * H * W + cell) * K, K, W, win)
+        const logits = maskLogits(protoData, b * Hp * Wp * K, coefData, (b * H * W + cell) * K, K, Wp, win)
         mask = maskInImage(logits, win, canvasBox, s.letterbox)
       }
       dets.push({ classIndex, score, box: [x0, y0, x1 - x0, y1 - y0], mask })

@@ -71,31 +71,45 @@ export function giouLoss(pred: tf.Tensor4D, target: tf.Tensor4D, weight: tf.Tens
   return tf.sum(tf.sub(1, giou).mul(weight)).div(tf.sum(weight).add(eps)) as tf.Scalar
 }
 
-/** Mask loss of the trained cells: each cell's coefficients mix the prototypes of its image. */
-function maskLoss(out: DetectorOutputs, t: NonNullable<Targets['masks']>): tf.Scalar {
+/**
+ * Mask loss of the trained cells: each cell's coefficients mix the prototypes of its image. The
+ * cells are laid out per image (padded to the image with the most), so that one batched product
+ * [B, P, K] × [B, K, S] makes every mask without copying the prototypes per cell.
+ */
+export function maskLoss(out: DetectorOutputs, t: NonNullable<Targets['masks']>): tf.Scalar {
   const coef = out.coef!
   const protos = out.protos!
-  const [B, H, W, K] = protos.shape
+  const [B, H, W, K] = coef.shape
+  const P = protos.shape[1] * protos.shape[2]
   const M = t.count
-  // Selections as one-hot matrices, so that the gradients are plain matrix products (wasm has
-  // no UnsortedSegmentSum for gather's gradient).
-  const cellPick = new Float32Array(M * B * H * W)
-  const samplePick = new Float32Array(M * B)
+  // Each cell's slot in its image.
+  const slot = new Int32Array(M)
+  const used = new Int32Array(B)
+  for (let j = 0; j < M; j++) slot[j] = used[t.sample[j]!]!++
+  const S = Math.max(1, ...used)
+  // The cells' coefficients, picked per image by a one-hot matrix so that the gradient is a plain matrix
+  // product (wasm has no UnsortedSegmentSum for gather's gradient).
+  const cellPick = new Float32Array(B * S * H * W)
+  const target = new Float32Array(B * P * S)
+  const weight = new Float32Array(B * P * S)
   for (let j = 0; j < M; j++) {
-    cellPick[j * B * H * W + t.sample[j]! * H * W + t.cell[j]!] = 1
-    samplePick[j * B + t.sample[j]!] = 1
+    const b = t.sample[j]!
+    const row = b * S + slot[j]!
+    cellPick[row * H * W + t.cell[j]!] = 1
+    for (let q = 0, src = j * P, dst = b * P * S + slot[j]!; q < P; q++, dst += S) {
+      target[dst] = t.target[src + q]!
+      weight[dst] = t.weight[src + q]!
+    }
   }
-  const c = tf.matMul(tf.tensor2d(cellPick, [M, B * H * W]), coef.reshape([B * H * W, K]))
-  const p = tf.matMul(tf.tensor2d(samplePick, [M, B]), protos.reshape([B, H * W * K])).reshape([M, H * W, K])
-  const logits = tf.matMul(p as tf.Tensor3D, c.reshape([M, K, 1]) as tf.Tensor3D).reshape([M, H * W])
-  const target = tf.tensor2d(t.target, [M, H * W])
-  const weight = tf.tensor2d(t.weight, [M, H * W])
+  const c = tf.matMul(tf.tensor3d(cellPick, [B, S, H * W]), coef.reshape([B, H * W, K]) as tf.Tensor3D)
+  const logits = tf.matMul(protos.reshape([B, P, K]) as tf.Tensor3D, c, false, true)
+  const tt = tf.tensor3d(target, [B, P, S])
   // Binary cross-entropy with logits: max(x, 0) − x·t + log(1 + e^−|x|).
   const bce = tf
     .relu(logits)
-    .sub(logits.mul(target))
+    .sub(logits.mul(tt))
     .add(tf.softplus(tf.neg(tf.abs(logits))))
-  return tf.sum(bce.mul(weight)).div(M) as tf.Scalar
+  return tf.sum(bce.mul(tf.tensor3d(weight, [B, P, S]))).div(M) as tf.Scalar
 }
 
 export interface LossParts {

@@ -11,8 +11,17 @@ import type { DetectionConfigParsed } from '../../../../src-shared/api/train'
  * add, resize.
  */
 
-/** MobileNetV2's layers the pretrained detector reads features from (strides 4, 8, 16, 32). */
-export const BACKBONE_TAPS = ['block_2_add', 'block_5_add', 'block_12_add', 'block_16_project_BN'] as const
+/**
+ * MobileNetV2's layers the pretrained detector reads features from: stride 2 (for the mask
+ * prototypes' detail), then 4, 8, 16 and 32 (the feature pyramid).
+ */
+export const BACKBONE_TAPS = [
+  'expanded_conv_project_BN',
+  'block_2_add',
+  'block_5_add',
+  'block_12_add',
+  'block_16_project_BN',
+] as const
 
 /** A frozen, pretrained feature extractor: image in [0,1] → the four taps' maps. */
 export interface Backbone {
@@ -97,7 +106,7 @@ export function buildDetector(spec: DetectorSpec, backbone: Backbone | null = nu
   } else {
     const input = tf.input({ shape: [spec.height, spec.width, 3] })
     let x = cbr(input, w.stages[0]!, 3, 2)
-    features = []
+    features = [x]
     for (const filters of w.stages.slice(1)) {
       x = cbr(x, filters, 3, 2)
       x = block(x, filters)
@@ -106,8 +115,9 @@ export function buildDetector(spec: DetectorSpec, backbone: Backbone | null = nu
     inputs = [input]
   }
   // Top-down pathway back to stride 4: upsample, add the lateral 1×1 of the level, smooth.
+  // features[0] is the stride-2 map, which only the mask prototypes read.
   let p = conv(features[features.length - 1]!, w.fpn, 1, 1, true)
-  for (let i = features.length - 2; i >= 0; i--) {
+  for (let i = features.length - 2; i >= 1; i--) {
     const up = tf.layers.upSampling2d({ size: [2, 2] }).apply(p) as tf.SymbolicTensor
     const lateral = conv(features[i]!, w.fpn, 1, 1, true)
     p = cbr(tf.layers.add().apply([up, lateral]) as tf.SymbolicTensor, w.fpn)
@@ -139,11 +149,12 @@ export function buildDetector(spec: DetectorSpec, backbone: Backbone | null = nu
   ]
   if (spec.prototypes > 0) {
     outputs.push(out1x1(boxTower, spec.prototypes, tf.initializers.zeros(), 'tanh'))
-    outputs.push(
-      tf.layers
-        .conv2d({ filters: spec.prototypes, kernelSize: 1, activation: 'relu', kernelInitializer: init() })
-        .apply(cbr(p, w.protos)) as tf.SymbolicTensor,
-    )
+    // Prototypes at stride 2: made at stride 4, upsampled, plus a 1×1 of the stride-2 features
+    // for their edges. Every op at stride 2 is a thin one: they cost the most on a CPU.
+    const coarse = conv(cbr(p, w.protos), spec.prototypes, 1, 1, true)
+    const up = tf.layers.upSampling2d({ size: [2, 2] }).apply(coarse) as tf.SymbolicTensor
+    const fine = conv(features[0]!, spec.prototypes, 1, 1, false)
+    outputs.push(relu(tf.layers.add().apply([up, fine]) as tf.SymbolicTensor))
   }
   return { backbone, head: tf.model({ inputs, outputs }) }
 }
@@ -156,7 +167,7 @@ export type DetectorOutputs = {
   box: tf.Tensor4D
   /** [B, Hg, Wg, K] mask coefficients in (-1, 1). */
   coef?: tf.Tensor4D
-  /** [B, Hg, Wg, K] mask prototypes (≥ 0). */
+  /** [B, 2·Hg, 2·Wg, K] mask prototypes (≥ 0), at stride 2. */
   protos?: tf.Tensor4D
 }
 

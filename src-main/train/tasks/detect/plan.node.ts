@@ -32,7 +32,8 @@ export function detectionUnavailable(db: DB, task: DetectionTask): string | null
 
 /**
  * The training canvas for a set of image sizes: the median size, brought down so its longer side
- * is at most `maxSide`, each side rounded up to a multiple of 32 (the detector's coarsest stride).
+ * is at most `maxSide`, each side rounded to the nearest multiple of 32 (the detector's coarsest
+ * stride; halfway rounds down, as CPU time grows with the canvas). Images are letterboxed into it.
  */
 export function canvasFor(sizes: readonly { width: number; height: number }[], maxSide = DEFAULT_MAX_SIDE) {
   const median = (v: number[]) => {
@@ -42,7 +43,7 @@ export function canvasFor(sizes: readonly { width: number; height: number }[], m
   const w = median(sizes.map((s) => s.width))
   const h = median(sizes.map((s) => s.height))
   const scale = Math.min(1, maxSide / Math.max(w, h))
-  const up = (v: number) => Math.min(1024, Math.max(32, Math.ceil((v * scale) / 32) * 32))
+  const up = (v: number) => Math.min(1024, Math.max(32, Math.ceil((v * scale) / 32 - 0.5) * 32))
   return { width: up(w), height: up(h) }
 }
 

@@ -13,6 +13,8 @@
 import type { DetectionSample, Instance } from './sample'
 
 export const STRIDE = 4
+/** The mask prototypes' stride: masks get twice the grid's detail. */
+export const PROTO_STRIDE = 2
 /** The Gaussian's spread relative to the box (TTFNet's α = β = 0.54). */
 export const GAUSSIAN_ALPHA = 0.54
 /** Cells with a Gaussian value below this get no box target. */
@@ -57,9 +59,9 @@ export interface MaskTargets {
   /** Per cell: which image of the batch, and which grid cell (y · Wg + x). */
   sample: Int32Array
   cell: Int32Array
-  /** [count, Hg·Wg]: the object's mask as coverage in 0..1 at the prototypes' grid. */
+  /** [count, Hp·Wp]: the object's mask as coverage in 0..1 at the prototypes' grid (stride 2). */
   target: Float32Array
-  /** [count, Hg·Wg]: 1/area inside the object's box (expanded by a cell), 0 outside. */
+  /** [count, Hp·Wp]: 1/area inside the object's box (expanded by a cell), 0 outside. */
   weight: Float32Array
 }
 
@@ -189,11 +191,13 @@ export function buildTargets(
     box,
     boxWeight,
     objects,
-    masks: withMasks ? maskTargets(maskCells, gridW, gridH) : null,
+    masks: withMasks
+      ? maskTargets(maskCells, (gridW * STRIDE) / PROTO_STRIDE, (gridH * STRIDE) / PROTO_STRIDE)
+      : null,
   }
 }
 
-/** Mask coverage at the grid of each trained cell's object, and its crop weights. */
+/** Mask coverage at the prototypes' grid (gridW × gridH here) of each trained cell's object, and its crop weights. */
 function maskTargets(
   list: { b: number; cell: number; inst: Instance }[],
   gridW: number,
@@ -209,19 +213,19 @@ function maskTargets(
     if (!cov) {
       cov = { target: new Float32Array(cells), weight: new Float32Array(cells) }
       const m = c.inst.mask!
-      const inv = 1 / (STRIDE * STRIDE)
+      const inv = 1 / (PROTO_STRIDE * PROTO_STRIDE)
       for (let y = 0; y < m.height; y++)
         for (let x = 0; x < m.width; x++)
           if (m.data[y * m.width + x]) {
-            const gx = Math.floor((m.x + x) / STRIDE)
-            const gy = Math.floor((m.y + y) / STRIDE)
+            const gx = Math.floor((m.x + x) / PROTO_STRIDE)
+            const gy = Math.floor((m.y + y) / PROTO_STRIDE)
             if (gx < gridW && gy < gridH) cov.target[gy * gridW + gx] += inv
           }
       const [x0, y0, x1, y1] = c.inst.box
-      const gx0 = Math.max(0, Math.floor(x0 / STRIDE) - 1)
-      const gy0 = Math.max(0, Math.floor(y0 / STRIDE) - 1)
-      const gx1 = Math.min(gridW, Math.ceil(x1 / STRIDE) + 1)
-      const gy1 = Math.min(gridH, Math.ceil(y1 / STRIDE) + 1)
+      const gx0 = Math.max(0, Math.floor(x0 / PROTO_STRIDE) - 1)
+      const gy0 = Math.max(0, Math.floor(y0 / PROTO_STRIDE) - 1)
+      const gx1 = Math.min(gridW, Math.ceil(x1 / PROTO_STRIDE) + 1)
+      const gy1 = Math.min(gridH, Math.ceil(y1 / PROTO_STRIDE) + 1)
       const w = 1 / Math.max(1, (gx1 - gx0) * (gy1 - gy0))
       for (let y = gy0; y < gy1; y++) for (let x = gx0; x < gx1; x++) cov.weight[y * gridW + x] = w
       coverage.set(c.inst, cov)

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { DetectAugment, type DetectionConfigParsed } from '../../../../src-shared/api/train'
 import type { TrainOptions, TrainTask } from '../../trainer'
 import { augmentSample, photometric } from './augment'
-import { detectAll, type DecodeOptions, type ImageDetection } from './decode'
+import { decodeOutputs, detectAll, inputTensor, type DecodeOptions, type ImageDetection } from './decode'
 import { epochFigures, evaluateSet } from './evaluate'
 import { cellCentres, detectionLoss } from './loss'
 import { runDetector, type Backbone } from './model'
@@ -23,14 +23,14 @@ export interface DetectionData {
   masks: boolean
 }
 
-interface Batch {
+export interface DetectionBatch {
   x: Float32Array
   count: number
   targets: Targets
 }
 
 /** What the heads' loss needs beyond the outputs: the grid's cell centres, made once per run. */
-export interface DetectionTask extends TrainTask<Batch> {
+export interface DetectionTask extends TrainTask<DetectionBatch> {
   /** Detections with the head as it is (evaluation weights in place), for any samples of the run's canvas size. */
   detect(head: tf.LayersModel, set: DetectionSet, o?: Partial<DecodeOptions>): Promise<ImageDetection[][]>
   dispose(): void
@@ -65,7 +65,7 @@ export function detectionTask(
     return x
   }
 
-  const lossOf = (head: tf.LayersModel, b: Batch, training: boolean) => {
+  const lossOf = (head: tf.LayersModel, b: DetectionBatch, training: boolean) => {
     const out = runDetector({ backbone, head }, tf.tensor4d(b.x, [b.count, height, width, 3]), training)
     return detectionLoss(out, b.targets, centres)
   }
@@ -86,21 +86,26 @@ export function detectionTask(
     evaluate: async (model) => {
       const val = data.val
       if (!val?.samples.length) return { valLoss: null, metrics: {} }
-      // The validation loss, unaugmented, in batches of the training size.
+      // The validation loss and the detections from one forward pass per batch, unaugmented.
       let lossSum = 0
       const n = val.samples.length
-      for (let i = 0; i < n; i += config.batchSize) {
-        const samples = val.samples.slice(i, i + config.batchSize)
-        const b: Batch = {
-          x: toInput(samples, null),
-          count: samples.length,
-          targets: buildTargets(samples, shape(samples.length), data.masks),
+      const dets: ImageDetection[][] = []
+      const step = Math.max(config.batchSize, 16)
+      for (let i = 0; i < n; i += step) {
+        const samples = val.samples.slice(i, i + step)
+        const targets = buildTargets(samples, shape(samples.length), data.masks)
+        const out = tf.tidy(() =>
+          runDetector({ backbone, head: model }, inputTensor(samples, width, height), false),
+        )
+        try {
+          const l = tf.tidy(() => detectionLoss(out, targets, centres).total)
+          lossSum += (await l.data())[0]! * samples.length
+          l.dispose()
+          dets.push(...(await decodeOutputs(out, samples, centres, decode)))
+        } finally {
+          tf.dispose(Object.values(out).filter((v): v is tf.Tensor4D => v !== undefined))
         }
-        const l = tf.tidy(() => lossOf(model, b, false).total)
-        lossSum += (await l.data())[0]! * samples.length
-        l.dispose()
       }
-      const dets = await task.detect(model, val)
       const figures = epochFigures(evaluateSet(val.samples, dets, data.classes, data.masks), 'val_')
       if (config.testEachEpoch && data.test?.samples.length) {
         const test = await task.detect(model, data.test)
