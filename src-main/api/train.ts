@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
@@ -11,7 +12,7 @@ import {
 } from '../../src-shared/api/train'
 import { seededRandom } from '../../src-shared/domain/random'
 import { listClasses } from '../store/repos/classes'
-import { getImageBytes } from '../store/repos/images'
+import { getImageBytes, unlabeledImageIds } from '../store/repos/images'
 import {
   confusionCell,
   createRun,
@@ -22,6 +23,9 @@ import {
   getPredictions,
   getRunRow,
   listRunRows,
+  nextUnreviewed,
+  PRELABEL_EPOCH,
+  prelabelledCount,
   mergeRunFacts,
   putCheckpoint,
   runFacts,
@@ -36,6 +40,7 @@ import type { TrainRunner } from '../train/host/runner'
 import { fromLayersModelFiles, toLayersModelFiles, weightPaths } from '../train/model-files'
 import { taskModule, taskNames } from '../train/tasks'
 import type { AppContext, HandlerMap } from './context'
+import { detectionErrors } from './review'
 
 /** The backend a run will most likely get, without loading tfjs here (runs load it in their own process). */
 function expectedBackend(): BackendInfo {
@@ -81,6 +86,8 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
     runner.enqueue(runId)
     return runId
   }
+  /** Pre-labelling jobs under way, by job id: how to cancel each. */
+  const prelabels = new Map<string, () => void>()
   const row = (runId: number) => {
     const r = getRunRow(ctx.requireDb(), runId)
     if (!r) throw new ApiError('not_found', `There is no run ${runId}`)
@@ -206,6 +213,79 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
       row(runId)
       const preds = getPredictions(db, runId, { epoch: -1, offset, limit })
       return preds.map((p) => ({ imageId: p.imageId, trueClassId: tagClassOf(db, p.imageId), top3: p.top }))
+    },
+    'runs.detectionErrors': ({ runId, threshold, limit }) => {
+      const db = ctx.requireDb()
+      const r = row(runId)
+      if (r.task === 'classify')
+        throw new ApiError(
+          'bad_input',
+          `Run ${runId} is a classifier: its mistakes are in its confusion matrix`,
+        )
+      const parsed = TrainConfig.safeParse(JSON.parse(r.config))
+      const t =
+        threshold ?? (parsed.success && parsed.data.task !== 'classify' ? parsed.data.displayThreshold : 0.5)
+      return { threshold: t, ...detectionErrors(db, runId, t, limit) }
+    },
+    'runs.imagePredictions': ({ runId, imageId }) => {
+      const db = ctx.requireDb()
+      row(runId)
+      for (const [epoch, from] of [
+        [PRELABEL_EPOCH, 'prelabel'],
+        [-1, 'test'],
+      ] as const) {
+        const found = getDetections(db, runId, { epoch, imageIds: [imageId] })[0]
+        if (found) return { detections: found.detections, from }
+      }
+      return { detections: [], from: null }
+    },
+    'prelabel.start': ({ runId, imageIds }) => {
+      const db = ctx.requireDb()
+      const r = row(runId)
+      if (r.task === 'classify')
+        throw new ApiError('bad_input', `Run ${runId} is a classifier: only detectors pre-label objects`)
+      if (r.status !== 'done') throw new ApiError('bad_input', `Run ${runId} has not finished training`)
+      const ids = imageIds ?? unlabeledImageIds(db)
+      if (!ids.length)
+        throw new ApiError('bad_input', 'Every image is labelled: there is nothing to pre-label')
+      const jobId = randomUUID()
+      const job = runner.prelabel(runId, ids, (p) =>
+        ctx.emit('prelabel.progress', {
+          jobId,
+          runId,
+          done: p.done,
+          total: p.total,
+          failed: p.failed.length,
+        }),
+      )
+      prelabels.set(jobId, job.cancel)
+      job.done
+        .then(
+          (p) => ctx.emit('prelabel.finished', { jobId, runId, ...p, error: null }),
+          (e: unknown) =>
+            ctx.emit('prelabel.finished', {
+              jobId,
+              runId,
+              done: 0,
+              total: ids.length,
+              failed: [],
+              cancelled: false,
+              error: e instanceof Error ? e.message : String(e),
+            }),
+        )
+        .finally(() => prelabels.delete(jobId))
+      return { jobId, total: ids.length }
+    },
+    'prelabel.cancel': ({ jobId }) => {
+      const cancel = prelabels.get(jobId)
+      if (!cancel) throw new ApiError('not_found', `There is no pre-labelling job ${jobId}`)
+      cancel()
+      return { ok: true as const }
+    },
+    'images.nextUnreviewed': ({ runId, after }) => {
+      const db = ctx.requireDb()
+      row(runId)
+      return { id: nextUnreviewed(db, runId, after), prelabelled: prelabelledCount(db, runId) }
     },
     'runs.export': ({ runId, dir }) => {
       const db = ctx.requireDb()

@@ -10,7 +10,10 @@ import { LibraryView } from '../features/library/LibraryView'
 import { ResplitDialog } from '../features/library/ResplitDialog'
 import { TrainView } from '../features/train/TrainView'
 
-export type View = { kind: 'library' } | { kind: 'annotate'; imageId: number | null } | { kind: 'train' }
+export type View =
+  | { kind: 'library' }
+  | { kind: 'annotate'; imageId: number | null; overlayRunId?: number }
+  | { kind: 'train' }
 
 /** An open project: its counts at a glance, the screens (library, annotate, train) and project actions. */
 export function ProjectShell({
@@ -61,6 +64,11 @@ export function ProjectShell({
     setGeneration((g) => g + 1)
     await onChanged()
   }, [onChanged])
+
+  const openWithRun = useCallback(
+    (imageId: number, overlayRunId: number) => setView({ kind: 'annotate', imageId, overlayRunId }),
+    [],
+  )
 
   const tab = (kind: View['kind'], label: string) => (
     <button
@@ -137,9 +145,14 @@ export function ProjectShell({
         />
       )}
       {view.kind === 'annotate' && (
-        <AnnotateView project={project} imageId={view.imageId} onChanged={changed} />
+        <AnnotateView
+          project={project}
+          imageId={view.imageId}
+          overlayRunId={view.overlayRunId ?? null}
+          onChanged={changed}
+        />
       )}
-      {view.kind === 'train' && <TrainView project={project} onChanged={changed} />}
+      {view.kind === 'train' && <TrainView project={project} onChanged={changed} onOpenImage={openWithRun} />}
       {dialog === 'import' && <ImportDialog onClose={() => setDialog(null)} onImported={changed} />}
       {dialog === 'resplit' && <ResplitDialog onClose={() => setDialog(null)} onDone={changed} />}
     </div>

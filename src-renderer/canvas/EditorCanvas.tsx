@@ -7,8 +7,12 @@ import {
   type PointerEvent as ReactPointerEvent,
 } from 'react'
 import { Group, Image as KImage, Layer, Line, Rect, Stage } from 'react-konva'
+import type { Rle } from '../../src-shared/domain/rle'
+import type { ClassLabel } from '../../src-shared/domain/types'
 import type { Editor } from '../editor/editor'
+import type { ShownPrediction } from '../editor/predictions'
 import { Overlay } from './Overlay'
+import { PredictionLayer } from './Predictions'
 import { NO_CLASS_COLOR, RegionNode } from './RegionNode'
 import { useEditor, useEditorShallow } from './useEditor'
 
@@ -24,15 +28,26 @@ export type Picture = { kind: 'ok'; bitmap: CanvasImageSource } | { kind: 'error
  * Once the image layer has drawn a new image, the container's `data-drawn-image` names it and a
  * `smallset:image-drawn` performance mark is made (the navigation benchmark reads both).
  */
+/** What the predictions layer draws (see Predictions.tsx). */
+export interface PredictionOverlay {
+  items: readonly ShownPrediction[]
+  masks: ReadonlyMap<number, Rle>
+  highlighted: number | null
+  classes: readonly ClassLabel[]
+}
+
 export function EditorCanvas({
   editor,
   imageId,
   picture,
+  predictions,
 }: {
   editor: Editor
   imageId: number
   /** null while loading. */
   picture: Picture | null
+  /** A run's predictions to draw over the labels, when the overlay is on. */
+  predictions?: PredictionOverlay | null
 }) {
   const boxRef = useRef<HTMLDivElement>(null)
   const [vp, setVp] = useState({ width: 0, height: 0 })
@@ -167,6 +182,11 @@ export function EditorCanvas({
           <Layer imageSmoothingEnabled={false} listening={false}>
             <Regions editor={editor} />
           </Layer>
+          {predictions && (
+            <Layer imageSmoothingEnabled={false} listening={false}>
+              <PredictionLayer {...predictions} size={size} scale={view.scale} />
+            </Layer>
+          )}
           <Layer listening={false}>
             <Overlay editor={editor} />
           </Layer>

@@ -290,5 +290,7 @@ export function toPut(r: Region, id: number | null): AnnotationPut {
     z: r.z,
     hidden: r.hidden,
     locked: r.locked,
+    ...(r.origin !== 'user' && { origin: r.origin }),
+    ...(r.source && { source: r.source }),
   } as AnnotationPut
 }

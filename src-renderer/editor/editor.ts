@@ -510,6 +510,38 @@ export class Editor {
     return r
   }
 
+  /**
+   * Accepts a model's predictions as labels: each becomes an ordinary region of its class, on top,
+   * recording that it came from the model and from which run. One call is one undo step (accepting
+   * one prediction, or all above a threshold at once). Degenerate shapes are skipped. Returns the
+   * regions added.
+   */
+  acceptPredictions(
+    preds: readonly { shape: RegionShape; classId: number | null; score: number }[],
+    runId: number,
+  ): Region[] {
+    let z = nextZ(this.doc)
+    const added: Region[] = []
+    for (const p of preds) {
+      const shape = clampShape(p.shape)
+      if (shapeProblem(shape, this.size)) continue
+      added.push({
+        ...shape,
+        key: newRegionKey(),
+        classId: p.classId !== null && this.state.classes.some((c) => c.id === p.classId) ? p.classId : null,
+        z: z++,
+        hidden: false,
+        locked: false,
+        origin: 'model',
+        source: { runId, score: p.score },
+      } as Region)
+    }
+    if (!added.length) return []
+    this.commit(regionsPatch(this.doc, added))
+    if (added.length === 1) this.select(added[0]!.key)
+    return added
+  }
+
   replaceRegion(r: Region): void {
     this.commit(regionsPatch(this.doc, [r]))
   }

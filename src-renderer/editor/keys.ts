@@ -23,6 +23,12 @@ export type Command =
   | { type: 'toggleReviewed' }
   | { type: 'toggleHidden' }
   | { type: 'toggleLocked' }
+  | { type: 'overlay' }
+  | { type: 'accept' }
+  | { type: 'acceptAll' }
+  | { type: 'reject' }
+  | { type: 'nextPrediction' }
+  | { type: 'nextUnreviewed' }
 
 export interface KeyInput {
   key: string
@@ -61,6 +67,11 @@ const PLAIN: Record<string, Command> = {
   r: { type: 'toggleReviewed' },
   h: { type: 'toggleHidden' },
   l: { type: 'toggleLocked' },
+  o: { type: 'overlay' },
+  k: { type: 'accept' },
+  x: { type: 'reject' },
+  j: { type: 'nextPrediction' },
+  u: { type: 'nextUnreviewed' },
 }
 
 export function commandForKey(k: KeyInput): Command | null {
@@ -74,6 +85,7 @@ export function commandForKey(k: KeyInput): Command | null {
   if (k.alt) return null
   if (/^[1-9]$/.test(key) && !k.shift) return { type: 'class', n: Number(key) }
   if (TOOL_KEYS[key] && !k.shift) return { type: 'tool', tool: TOOL_KEYS[key] }
+  if (k.shift && key === 'k') return { type: 'acceptAll' }
   if (k.shift && key !== '+') return null
   return PLAIN[key] ?? null
 }
@@ -94,4 +106,9 @@ export const SHORTCUTS: [string, string][] = [
   ['N', 'next unlabeled image'],
   ['R', 'mark reviewed (or not)'],
   ['H / L', 'hide / lock the selected region'],
+  ['O', "show or hide a run's predictions"],
+  ['J', 'highlight the next prediction'],
+  ['K / Shift+K', 'accept the highlighted prediction / all above the threshold'],
+  ['X', 'reject the highlighted prediction'],
+  ['U', 'next unreviewed image (after pre-labelling)'],
 ]

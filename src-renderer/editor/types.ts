@@ -3,7 +3,7 @@
  * and what tools draw while a gesture is under way. Plain data: no React, no Konva, no API calls.
  */
 import type { BoxGeom, Vec } from '../../src-shared/domain/geometry'
-import type { Origin, RegionShape } from '../../src-shared/domain/regions'
+import type { ModelSource, Origin, RegionShape } from '../../src-shared/domain/regions'
 import type { ImageStatus } from '../../src-shared/domain/types'
 
 /** A region as the editor holds it: its shape (normalised), and `key`, the editor's own stable name for it. */
@@ -15,6 +15,8 @@ export type Region = RegionShape & {
   hidden: boolean
   locked: boolean
   origin: Origin
+  /** For a label accepted from a model's predictions: which run, and its score then. */
+  source?: ModelSource
 }
 
 /** What one image holds. Immutable: every change makes a new Doc. */

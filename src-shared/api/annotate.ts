@@ -1,6 +1,6 @@
 /** Labeling calls and events (the annotation editor): merged into the contract in ./contract.ts. */
 import { z } from 'zod'
-import { Annotation, RegionProps, RegionShape } from '../domain/regions'
+import { Annotation, ModelSource, Origin, RegionProps, RegionShape } from '../domain/regions'
 import { ClassLabel, ImageMeta, ImageStatus } from '../domain/types'
 
 const Id = z.number().int()
@@ -28,7 +28,13 @@ export type ImageForEditor = z.infer<typeof ImageForEditor>
  */
 export const AnnotationPut = z.intersection(
   RegionShape,
-  RegionProps.extend({ key: z.string().min(1).max(64), id: Id.nullable() }),
+  RegionProps.extend({
+    key: z.string().min(1).max(64),
+    id: Id.nullable(),
+    /** Set when the region is first written; absent: drawn by a person. */
+    origin: Origin.optional(),
+    source: ModelSource.optional(),
+  }),
 )
 export type AnnotationPut = z.infer<typeof AnnotationPut>
 

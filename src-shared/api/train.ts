@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Empty, Ok } from './common'
+import { DETECTION_ERROR_KINDS } from '../domain/detection-errors'
 
 /** Training calls and events (the training lab): merged into the contract in ./contract.ts. */
 
@@ -357,6 +358,37 @@ export type RunDetail = z.infer<typeof RunDetail>
 
 const RunRef = z.object({ runId: z.number().int() })
 
+const Box = z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number() })
+
+/** One thing a detector got wrong on an image (see src-shared/domain/detection-errors.ts). */
+export const DetectionErrorItem = z.object({
+  kind: z.enum(DETECTION_ERROR_KINDS),
+  /** The detection's index in the image's `detections` (absent for a miss). */
+  detection: z.number().int().optional(),
+  /** The labelled object's index in the image's `truths` (absent for a false positive). */
+  truth: z.number().int().optional(),
+  classId: z.number().int(),
+  trueClassId: z.number().int().optional(),
+  score: z.number().optional(),
+  iou: z.number(),
+  box: Box,
+  weight: z.number(),
+})
+export type DetectionErrorItem = z.infer<typeof DetectionErrorItem>
+
+/** A test image judged: its shown detections, its labels now, and what is wrong, worst first. */
+export const ImageDetectionErrors = z.object({
+  imageId: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  detections: z.array(Detection),
+  truths: z.array(z.object({ classId: z.number().int(), box: Box, crowd: z.boolean() })),
+  correct: z.number().int(),
+  errors: z.array(DetectionErrorItem),
+  wrongness: z.number(),
+})
+export type ImageDetectionErrors = z.infer<typeof ImageDetectionErrors>
+
 export const trainCalls = {
   'train.backend': { req: Empty, res: BackendInfo },
   /** The tasks this project's labels can train, and why the others cannot. */
@@ -410,6 +442,42 @@ export const trainCalls = {
     res: z.array(
       z.object({ imageId: z.number().int(), trueClassId: z.number().int().nullable(), top3: Top3 }),
     ),
+  },
+  /**
+   * A detection run's test images judged against their labels as they are now, worst first: false
+   * positives, duplicates, wrong classes, poor localisation and misses (the error gallery).
+   */
+  'runs.detectionErrors': {
+    req: RunRef.extend({
+      /** Detections below this are not judged. Default: the run's display threshold. */
+      threshold: z.number().min(0).max(1).optional(),
+      limit: pos.max(2000).default(200),
+    }),
+    res: z.object({
+      threshold: z.number(),
+      images: z.number().int(),
+      byKind: z.record(z.string(), z.number().int()),
+      items: z.array(ImageDetectionErrors),
+    }),
+  },
+  /**
+   * A run's stored predictions for one image: from the test evaluation, or from pre-labelling
+   * (`from` says which; null and none when the run has not predicted it).
+   */
+  'runs.imagePredictions': {
+    req: RunRef.extend({ imageId: z.number().int() }),
+    res: z.object({ detections: z.array(Detection), from: z.enum(['test', 'prelabel']).nullable() }),
+  },
+  /** Pre-labels images with a detection run (default: every unlabeled image), as a cancellable job. */
+  'prelabel.start': {
+    req: RunRef.extend({ imageIds: z.array(z.number().int()).min(1).max(100_000).optional() }),
+    res: z.object({ jobId: z.string(), total: z.number().int() }),
+  },
+  'prelabel.cancel': { req: z.object({ jobId: z.string() }), res: Ok },
+  /** The next image (after `after`, wrapping) that the run pre-labelled and nobody marked reviewed. */
+  'images.nextUnreviewed': {
+    req: RunRef.extend({ after: z.number().int().nullable() }),
+    res: z.object({ id: z.number().int().nullable(), prelabelled: z.number().int() }),
   },
   /** Writes the run's model as tfjs LayersModel files (model.json + weights.bin) into a folder. */
   'runs.export': {
@@ -476,4 +544,20 @@ export const trainEvents = {
     ),
   }),
   'train.finished': z.object({ runId: z.number().int(), status: RunStatus, summary: RunSummary }),
+  'prelabel.progress': z.object({
+    jobId: z.string(),
+    runId: z.number().int(),
+    done: z.number().int(),
+    total: z.number().int(),
+    failed: z.number().int(),
+  }),
+  'prelabel.finished': z.object({
+    jobId: z.string(),
+    runId: z.number().int(),
+    done: z.number().int(),
+    total: z.number().int(),
+    failed: z.array(z.object({ imageId: z.number().int(), error: z.string() })),
+    cancelled: z.boolean(),
+    error: z.string().nullable(),
+  }),
 } as const

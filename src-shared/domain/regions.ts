@@ -24,6 +24,10 @@ export const ORIGINS = ['user', 'import', 'model'] as const
 export const Origin = z.enum(ORIGINS)
 export type Origin = z.infer<typeof Origin>
 
+/** Where a label the model proposed came from: the run, and the score it had when accepted. */
+export const ModelSource = z.object({ runId: z.number().int().nullable(), score: z.number().nullable() })
+export type ModelSource = z.infer<typeof ModelSource>
+
 /** Enough for any outline a person draws or a mask traces to; keeps one request bounded. */
 const MAX_POINTS = 200_000
 
@@ -62,9 +66,9 @@ export type RegionProps = z.infer<typeof RegionProps>
 /** A stored region, as the API hands it out. */
 export const Annotation = z.intersection(
   RegionShape,
-  RegionProps.extend({ id: z.number().int(), origin: Origin }),
+  RegionProps.extend({ id: z.number().int(), origin: Origin, source: ModelSource.optional() }),
 )
-export type Annotation = RegionShape & RegionProps & { id: number; origin: Origin }
+export type Annotation = RegionShape & RegionProps & { id: number; origin: Origin; source?: ModelSource }
 
 /** Boxes thinner than this (in image pixels) are refused as having no area. */
 export const MIN_BOX_PX = 1

@@ -9,6 +9,7 @@ import {
   RegionShape,
   shapeProblem,
   type Annotation,
+  type ModelSource,
   type Origin,
   type RegionProps,
 } from '../../../src-shared/domain/regions'
@@ -30,6 +31,8 @@ interface Row {
   hidden: number
   locked: number
   origin: Origin
+  source_run_id: number | null
+  source_score: number | null
 }
 
 /** Parses one stored row; undefined where its geometry does not read as its kind. */
@@ -50,6 +53,7 @@ function rowToAnnotation(r: Row): Annotation | undefined {
     hidden: !!r.hidden,
     locked: !!r.locked,
     origin: r.origin,
+    ...(r.origin === 'model' && { source: { runId: r.source_run_id, score: r.source_score } }),
   }
 }
 
@@ -58,7 +62,7 @@ export function getImageForEditor(db: DB, id: number): ImageForEditor {
   const image = requireImage(db, id)
   const rows = stmt(
     db,
-    'SELECT id, class_id, kind, geometry, z, hidden, locked, origin FROM annotations WHERE image_id = ? ORDER BY z, id',
+    'SELECT id, class_id, kind, geometry, z, hidden, locked, origin, source_run_id, source_score FROM annotations WHERE image_id = ? ORDER BY z, id',
   ).all(id) as Row[]
   let tag: number | null = null
   let skipped = 0
@@ -82,7 +86,7 @@ export type PutRegion = (
   | { kind: 'polygon'; geometry: unknown }
   | { kind: 'mask'; geometry: unknown }
 ) &
-  RegionProps & { key: string; id: number | null; origin?: Origin }
+  RegionProps & { key: string; id: number | null; origin?: Origin; source?: ModelSource }
 
 export interface SaveBatch {
   imageId: number
@@ -134,8 +138,9 @@ export function saveAnnotations(db: DB, batch: SaveBatch, keyIds?: KeyIds): Save
   const createdAt = stmt(db, 'SELECT created_at AS c FROM annotations WHERE id = ?')
   const ins = stmt(
     db,
-    `INSERT INTO annotations (image_id, class_id, kind, geometry, z, hidden, locked, origin)
-     VALUES (@imageId, @classId, @kind, @geometry, @z, @hidden, @locked, @origin)`,
+    `INSERT INTO annotations (image_id, class_id, kind, geometry, z, hidden, locked, origin, source_run_id, source_score)
+     VALUES (@imageId, @classId, @kind, @geometry, @z, @hidden, @locked, @origin,
+       (SELECT id FROM runs WHERE id = @sourceRunId), @sourceScore)`,
   )
   const tagUpd = stmt(
     db,
@@ -182,12 +187,16 @@ export function saveAnnotations(db: DB, batch: SaveBatch, keyIds?: KeyIds): Save
         locked: p.locked ? 1 : 0,
         origin: p.origin ?? 'user',
       }
+      const source = {
+        sourceRunId: p.origin === 'model' ? (p.source?.runId ?? null) : null,
+        sourceScore: p.origin === 'model' ? (p.source?.score ?? null) : null,
+      }
       const known = p.id === null ? keyIds?.get(p.key) : undefined
       if (p.id !== null && upd.run({ ...row, id: p.id }).changes === 1) ids.push({ key: p.key, id: p.id })
       else if (known && updKnown.run({ ...row, ...known }).changes === 1)
         ids.push({ key: p.key, id: known.id })
       else {
-        const id = Number(ins.run(row).lastInsertRowid)
+        const id = Number(ins.run({ ...row, ...source }).lastInsertRowid)
         keyIds?.set(p.key, { id, createdAt: (createdAt.get(id) as { c: string }).c })
         ids.push({ key: p.key, id })
       }

@@ -303,3 +303,10 @@ export function refreshStatuses(db: DB, imageIds: readonly number[]): void {
   )
   for (const id of imageIds) upd.run(id)
 }
+
+/** Every unlabeled image, in id order (what pre-labelling does by default). */
+export function unlabeledImageIds(db: DB): number[] {
+  return (
+    stmt(db, "SELECT id FROM images WHERE status = 'unlabeled' ORDER BY id").all() as { id: number }[]
+  ).map((r) => r.id)
+}

@@ -382,3 +382,32 @@ export function toSummary(row: RunRow, history: EpochMetrics[]): RunSummary {
     error: row.error,
   }
 }
+
+/** The epoch that pre-labelling stores a run's predictions of project images under. */
+export const PRELABEL_EPOCH = -2
+
+/**
+ * The first image after `after` (wrapping round) that a run pre-labelled and a person has not
+ * marked reviewed; null when there is none.
+ */
+export function nextUnreviewed(db: DB, runId: number, after: number | null): number | null {
+  const sql = (cmp: '>' | '<') =>
+    `SELECT i.id FROM images i WHERE i.status <> 'reviewed' AND i.id ${cmp} ?
+       AND EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = ? AND p.epoch = ${PRELABEL_EPOCH} AND p.image_id = i.id)
+     ORDER BY i.id LIMIT 1`
+  const from = after ?? 0
+  const row =
+    (stmt(db, sql('>')).get(from, runId) as { id: number } | undefined) ??
+    (stmt(db, sql('<')).get(from, runId) as { id: number } | undefined)
+  return row?.id ?? null
+}
+
+/** Images a run pre-labelled, whatever their status now. */
+export function prelabelledCount(db: DB, runId: number): number {
+  return (
+    stmt(
+      db,
+      `SELECT COUNT(DISTINCT image_id) AS n FROM predictions WHERE run_id = ? AND epoch = ${PRELABEL_EPOCH}`,
+    ).get(runId) as { n: number }
+  ).n
+}

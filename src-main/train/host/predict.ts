@@ -3,7 +3,8 @@ import sharp from 'sharp'
 import { ApiError } from '../../../src-shared/api/contract'
 import type { Detection } from '../../../src-shared/api/train'
 import { openProjectStore } from '../../store/open'
-import { getCheckpoint, getRunRow, runFacts } from '../../store/repos/runs'
+import { getImageBytes } from '../../store/repos/images'
+import { getCheckpoint, getRunRow, PRELABEL_EPOCH, putDetections, runFacts } from '../../store/repos/runs'
 import { selectBackend, type BackendName } from '../backends/select'
 import { loadModel } from '../checkpoint'
 import { taskModule } from '../tasks'
@@ -73,6 +74,65 @@ export async function predictFiles(
       model.dispose()
     }
     return results
+  } finally {
+    db.close()
+  }
+}
+
+export interface PrelabelProgress {
+  done: number
+  total: number
+  /** Images that could not be predicted, and why. */
+  failed: { imageId: number; error: string }[]
+  cancelled: boolean
+}
+
+/**
+ * Pre-labelling: a detection run's final model predicts the project's own images, and each
+ * image's detections are stored (under PRELABEL_EPOCH) as soon as it is done, so a cancel keeps
+ * what was finished. The editor shows them over the image, to accept or correct.
+ */
+export async function prelabelImages(
+  projectDir: string,
+  runId: number,
+  imageIds: readonly number[],
+  o: { signal?: AbortSignal; onProgress?: (p: PrelabelProgress) => void; prefer?: BackendName } = {},
+): Promise<PrelabelProgress> {
+  const db = openProjectStore(projectDir)
+  try {
+    const row = getRunRow(db, runId)
+    const facts = row && runFacts(row)
+    if (!row || !facts?.input) throw new ApiError('not_found', `Run ${runId} has no trained model`)
+    if (row.task === 'classify')
+      throw new ApiError('bad_input', `Run ${runId} is a classifier: only detectors pre-label objects`)
+    const ckpt = getCheckpoint(db, runId, facts.finalEpoch ?? undefined) ?? getCheckpoint(db, runId)
+    if (!ckpt) throw new ApiError('not_found', `Run ${runId} has no checkpoint yet`)
+    await selectBackend(probeNative(), o.prefer ?? (process.env.SMALLSET_BACKEND as BackendName | undefined))
+    const model = await loadModel(ckpt)
+    const task = taskModule(row.task)
+    const progress: PrelabelProgress = { done: 0, total: imageIds.length, failed: [], cancelled: false }
+    try {
+      for (const imageId of imageIds) {
+        if (o.signal?.aborted) {
+          progress.cancelled = true
+          break
+        }
+        const m = getImageBytes(db, imageId)
+        if (!m) progress.failed.push({ imageId, error: 'the image is no longer in the project' })
+        else
+          try {
+            const p = await task.predictImage(model, facts, m)
+            putDetections(db, runId, PRELABEL_EPOCH, [{ imageId, detections: p.detections ?? [] }])
+          } catch (e) {
+            progress.failed.push({ imageId, error: fileError(e) })
+          }
+        progress.done++
+        o.onProgress?.({ ...progress, failed: [...progress.failed] })
+      }
+    } finally {
+      model.dispose()
+    }
+    return progress
   } finally {
     db.close()
   }

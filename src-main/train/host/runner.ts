@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { EventName, EventPayload } from '../../../src-shared/api/contract'
 import { openProjectStore, type DB } from '../../store/open'
 import { getHistory, getRunRow, mergeRunFacts, setRunStatus, toSummary } from '../../store/repos/runs'
-import type { PredictResult } from './predict'
+import type { PredictResult, PrelabelProgress } from './predict'
 import type { TrainerMessage } from './run-training'
 import type { WorkerReply, WorkerRequest } from './worker'
 
@@ -180,7 +180,8 @@ export class TrainRunner {
     child.on('error', (e) => (lastError = e.message))
     child.on('message', (m: WorkerReply) => {
       if (m.type === 'error') lastError = m.message
-      else if (m.type !== 'predicted') this.relay(m, projectDir)
+      else if (m.type !== 'predicted' && m.type !== 'prelabel-progress' && m.type !== 'prelabeled')
+        this.relay(m, projectDir)
     })
     // 'close', not 'exit': it comes after the last message, so a finished run is never taken for a crash.
     child.on('close', (code, signal) => {
@@ -209,6 +210,45 @@ export class TrainRunner {
   }
 
   /** Predicts files with a run's model, in a short-lived trainer process (or in-process from sources). */
+  /**
+   * Pre-labels images with a run in a process of its own (beside any training), reporting each
+   * image as it is stored. `cancel` stops after the image in hand; what was done stays.
+   */
+  prelabel(
+    runId: number,
+    imageIds: number[],
+    onProgress: (p: PrelabelProgress) => void,
+  ): { done: Promise<PrelabelProgress>; cancel: () => void } {
+    const projectDir = this.ctx.projectDir!
+    if (!this.workerPath) {
+      const ac = new AbortController()
+      const done = import('./predict').then(({ prelabelImages }) =>
+        prelabelImages(projectDir, runId, imageIds, { signal: ac.signal, onProgress }),
+      )
+      return { done, cancel: () => ac.abort() }
+    }
+    const child = fork(this.workerPath, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    })
+    const done = new Promise<PrelabelProgress>((resolve, reject) => {
+      child.on('error', reject)
+      child.on('message', (m: WorkerReply) => {
+        if (m.type === 'prelabel-progress') onProgress(m.progress)
+        else if (m.type === 'prelabeled') resolve(m.progress)
+        else if (m.type === 'error') reject(new Error(m.message))
+      })
+      child.on('close', (code) => reject(new Error(`the pre-labelling process exited (code ${code})`)))
+      child.send({ type: 'prelabel', projectDir, runId, imageIds } satisfies WorkerRequest)
+    })
+    return {
+      done,
+      cancel: () => {
+        if (child.connected) child.send({ type: 'cancel' } satisfies WorkerRequest, () => {})
+      },
+    }
+  }
+
   async predict(runId: number, paths: string[]): Promise<PredictResult[]> {
     const projectDir = this.ctx.projectDir!
     if (!this.workerPath) {

@@ -1,5 +1,5 @@
 import { useSqliteBinding } from '../../store/open'
-import { predictFiles } from './predict'
+import { predictFiles, prelabelImages, type PrelabelProgress } from './predict'
 import { runTraining, type TrainerMessage } from './run-training'
 
 /**
@@ -9,11 +9,14 @@ import { runTraining, type TrainerMessage } from './run-training'
 export type WorkerRequest =
   | { type: 'train'; projectDir: string; runId: number; resume: boolean }
   | { type: 'predict'; projectDir: string; runId: number; paths: string[] }
+  | { type: 'prelabel'; projectDir: string; runId: number; imageIds: number[] }
   | { type: 'cancel' }
 
 export type WorkerReply =
   | TrainerMessage
   | { type: 'predicted'; results: Awaited<ReturnType<typeof predictFiles>> }
+  | { type: 'prelabel-progress'; progress: PrelabelProgress }
+  | { type: 'prelabeled'; progress: PrelabelProgress }
   | { type: 'error'; message: string }
 
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
@@ -34,9 +37,14 @@ process.on('message', (msg: WorkerRequest) => {
           signal: ac.signal,
           send,
         })
-      : predictFiles(msg.projectDir, msg.runId, msg.paths).then((results) =>
-          send({ type: 'predicted', results }),
-        )
+      : msg.type === 'prelabel'
+        ? prelabelImages(msg.projectDir, msg.runId, msg.imageIds, {
+            signal: ac.signal,
+            onProgress: (progress) => send({ type: 'prelabel-progress', progress }),
+          }).then((progress) => send({ type: 'prelabeled', progress }))
+        : predictFiles(msg.projectDir, msg.runId, msg.paths).then((results) =>
+            send({ type: 'predicted', results }),
+          )
   job
     .catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }))
     .finally(() => process.disconnect?.())

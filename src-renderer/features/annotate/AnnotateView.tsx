@@ -14,6 +14,8 @@ import { ImageLoader, type LoadedImage } from './images'
 import { registerFlusher } from './pending'
 import { RegionList } from './RegionList'
 import { NavBar, Toolbar } from './Toolbar'
+import { PredictionsPanel } from './PredictionsPanel'
+import { usePredictions } from './usePredictions'
 import { deliverableOnUnload, saveTransport } from './transport'
 import './annotate.css'
 
@@ -43,10 +45,13 @@ function isTyping(t: EventTarget | null): boolean {
  */
 export function AnnotateView({
   imageId,
+  overlayRunId,
   onChanged,
 }: {
   project: ProjectSummary
   imageId: number | null
+  /** Show this run's predictions over the image from the start (opened from the error gallery). */
+  overlayRunId?: number | null
   onChanged: () => Promise<void>
 }) {
   const [editor] = useState(
@@ -65,6 +70,7 @@ export function AnnotateView({
   const [empty, setEmpty] = useState(false)
   const [help, setHelp] = useState(false)
   const notice = useEditor(editor, (s) => s.notice)
+  const preds = usePredictions(editor, current?.meta.id ?? null, overlayRunId ?? null)
 
   // Tell the shell (counts in the top bar) about changes, at most every so often.
   const onChangedRef = useRef(onChanged)
@@ -195,6 +201,23 @@ export function AnnotateView({
     else await goTo(id)
   }, [editor, goTo])
 
+  const predRunId = preds.runId
+  const nextUnreviewed = useCallback(async () => {
+    if (predRunId === null)
+      return editor.notify('Pick a detection run in the Predictions panel first.', 'info')
+    const cur = editor.state.image.id
+    await queue.current?.flush()
+    const r = await call('images.nextUnreviewed', { runId: predRunId, after: cur })
+    if (r.id === null || r.id === cur)
+      editor.notify(
+        r.prelabelled
+          ? 'Every other image this run pre-labelled is reviewed.'
+          : 'This run has pre-labelled no images yet: use "Pre-label unlabeled images".',
+        'info',
+      )
+    else await goTo(r.id)
+  }, [editor, goTo, predRunId])
+
   // The first image: the one asked for, else the first unlabeled, else the first.
   useEffect(() => {
     let cancelled = false
@@ -303,9 +326,21 @@ export function AnnotateView({
           return sel && editor.toggleHidden(sel.key)
         case 'toggleLocked':
           return sel && editor.toggleLocked(sel.key)
+        case 'overlay':
+          return preds.toggle()
+        case 'accept':
+          return preds.accept()
+        case 'acceptAll':
+          return preds.acceptAll()
+        case 'reject':
+          return preds.reject()
+        case 'nextPrediction':
+          return preds.highlightNext()
+        case 'nextUnreviewed':
+          return void nextUnreviewed()
       }
     },
-    [editor, step, nextUnlabeled],
+    [editor, step, nextUnlabeled, nextUnreviewed, preds],
   )
 
   useEffect(() => {
@@ -423,7 +458,12 @@ export function AnnotateView({
         <ClassPanel editor={editor} actions={actions} />
         <div className="annotate-stage">
           {current ? (
-            <EditorCanvas editor={editor} imageId={current.meta.id} picture={current.picture} />
+            <EditorCanvas
+              editor={editor}
+              imageId={current.meta.id}
+              picture={current.picture}
+              predictions={preds.overlay}
+            />
           ) : (
             <div className="empty muted">Loading…</div>
           )}
@@ -457,7 +497,15 @@ export function AnnotateView({
             </div>
           )}
         </div>
-        <RegionList editor={editor} />
+        <div className="side-stack">
+          <PredictionsPanel
+            editor={editor}
+            imageId={curId}
+            p={preds}
+            onNextUnreviewed={() => void nextUnreviewed()}
+          />
+          <RegionList editor={editor} />
+        </div>
       </div>
       {/* Always laid out at its full height, so the canvas does not move when the filmstrip arrives. */}
       <div className="annotate-bottom">

@@ -1,42 +1,74 @@
 import { useEffect, useMemo, useState } from 'react'
-import { MODEL_PRESETS, type ClassifyConfig, type ModelPreset } from '../../../src-shared/api/train'
+import {
+  MODEL_PRESETS,
+  type ClassifyConfig,
+  type ModelPreset,
+  type Task,
+} from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { AugmentPanel } from './AugmentPanel'
 import { AugmentPreview } from './AugmentPreview'
 import { configIssues } from './configCheck'
+import { DetectForm } from './DetectForm'
 import { NumField, SelectField } from './fields'
 import { LayerBuilder } from './LayerBuilder'
 import { PinnedPicker } from './PinnedPicker'
-import { asClassify, useTrain } from './store'
-import { SweepDialog } from './SweepDialog'
+import { StartSection } from './StartSection'
+import { useTrain, type TaskOption } from './store'
 
-type Server = { key: string; notes: string[]; error: string | null }
+const TASK_LABELS: Record<Task, string> = {
+  classify: 'Classification',
+  detect: 'Detection (boxes)',
+  segment: 'Instance segmentation',
+}
 
-/** The run's recipe: model, optimizer, schedule, validation, early stopping, augmentation, pins. */
+/** The task a project opens with: the richest its labels allow (masks, then boxes, then tags). */
+export function preferredTask(tasks: readonly TaskOption[]): Task {
+  for (const t of ['segment', 'detect', 'classify'] as const)
+    if (tasks.find((o) => o.task === t)?.available) return t
+  return 'classify'
+}
+
+/** The run's recipe: the task, then that task's settings, pinned images, and Start. */
 export function ConfigPanel() {
   const config = useTrain((s) => s.config)
   const generation = useTrain((s) => s.configGeneration)
   const setConfig = useTrain((s) => s.setConfig)
+  const tasks = useTrain((s) => s.tasks)
   const [loadError, setLoadError] = useState<string | null>(null)
 
-  const loadPreset = (model: ModelPreset) => {
+  const load = (task: Task, model?: ModelPreset) => {
     const keep = useTrain.getState().config?.pinnedImageIds ?? []
-    call('train.defaults', { model }).then(
+    call('train.defaults', { task, ...(model && { model }) }).then(
       (c) => {
         setLoadError(null)
-        setConfig({ ...asClassify(c), pinnedImageIds: keep }, true)
+        setConfig({ ...c, pinnedImageIds: keep }, true)
       },
       (e: Error) => setLoadError(e.message),
     )
   }
 
-  // No recipe yet, or none any more (another project was opened and the lab reset): load the default.
-  const needsDefaults = config === null
+  // What the project's labels can train: asked each time the lab opens (labels change meanwhile).
+  useEffect(() => {
+    let stale = false
+    call('train.tasks', {}).then(
+      (t) => !stale && useTrain.setState({ tasks: t }),
+      (e: Error) => !stale && setLoadError(e.message),
+    )
+    return () => {
+      stale = true
+    }
+  }, [])
+
+  // No recipe yet, or none any more (another project was opened and the lab reset): load the
+  // default recipe of the project's preferred task.
+  const needsDefaults = config === null && tasks !== null
   useEffect(() => {
     if (!needsDefaults || useTrain.getState().config) return
     let stale = false
-    call('train.defaults', { model: 'seed-cnn' }).then(
-      (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(asClassify(c), true),
+    const task = preferredTask(useTrain.getState().tasks ?? [])
+    call('train.defaults', task === 'classify' ? { task, model: 'seed-cnn' } : { task }).then(
+      (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(c, true),
       (e: Error) => !stale && setLoadError(e.message),
     )
     return () => {
@@ -44,17 +76,55 @@ export function ConfigPanel() {
     }
   }, [needsDefaults])
 
-  if (!config) {
-    return (
-      <aside className="train-config">
-        {loadError ? <p className="error">{loadError}</p> : <p className="muted">Loading the recipe…</p>}
-      </aside>
-    )
-  }
-  return <ConfigForm key={generation} config={config} onPreset={loadPreset} loadError={loadError} />
+  return (
+    <aside className="train-config" data-testid="config-panel">
+      <section>
+        <h3>Task</h3>
+        <div className="task-picker" role="radiogroup" aria-label="Task" data-testid="task-picker">
+          {(tasks ?? []).map((t) => (
+            <label
+              key={t.task}
+              className={`task-option${t.available ? '' : ' unavailable'}`}
+              title={t.available ? undefined : `This project ${t.reason}`}
+              data-testid={`task-${t.task}`}
+            >
+              <input
+                type="radio"
+                name="task"
+                value={t.task}
+                checked={config?.task === t.task}
+                disabled={!t.available}
+                onChange={() => load(t.task)}
+              />
+              <span>
+                {TASK_LABELS[t.task]}
+                {!t.available && <span className="muted small why"> — this project {t.reason}</span>}
+              </span>
+            </label>
+          ))}
+        </div>
+      </section>
+      {!config ? (
+        loadError ? (
+          <p className="error">{loadError}</p>
+        ) : (
+          <p className="muted">Loading the recipe…</p>
+        )
+      ) : config.task === 'classify' ? (
+        <ClassifyForm
+          key={generation}
+          config={config}
+          onPreset={(m) => load('classify', m)}
+          loadError={loadError}
+        />
+      ) : (
+        <DetectForm key={generation} config={config} />
+      )}
+    </aside>
+  )
 }
 
-function ConfigForm({
+function ClassifyForm({
   config,
   onPreset,
   loadError,
@@ -64,64 +134,18 @@ function ConfigForm({
   loadError: string | null
 }) {
   const setConfig = useTrain((s) => s.setConfig)
-  const select = useTrain((s) => s.select)
-  const refreshRuns = useTrain((s) => s.refreshRuns)
-  const [server, setServer] = useState<Server | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [startError, setStartError] = useState<string | null>(null)
-  const [sweep, setSweep] = useState(false)
   const [showPreview, setShowPreview] = useState(false)
 
-  const set = (patch: Partial<ClassifyConfig>) => {
-    setStartError(null)
-    setConfig({ ...config, ...patch })
-  }
+  const set = (patch: Partial<ClassifyConfig>) => setConfig({ ...config, ...patch })
   const issues = useMemo(() => configIssues(config), [config])
   const invalid = useMemo(() => new Set(issues.map((i) => i.path)), [issues])
-  const key = JSON.stringify(config)
-
-  // Ask the backend too (the stack against the input size, the splits), a moment after typing stops.
-  useEffect(() => {
-    if (issues.length) return
-    let stale = false
-    const t = setTimeout(() => {
-      call('train.validate', { config }).then(
-        (r) => !stale && setServer({ key, notes: r.notes, error: null }),
-        (e: Error) => !stale && setServer({ key, notes: [], error: e.message }),
-      )
-    }, 350)
-    return () => {
-      stale = true
-      clearTimeout(t)
-    }
-    // `key` is the config.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, issues.length])
-
-  const checked = !issues.length && server?.key === key ? server : null
-
-  const start = async () => {
-    setBusy(true)
-    setStartError(null)
-    try {
-      const v = await call('train.validate', { config })
-      setServer({ key, notes: v.notes, error: null })
-      const { runId } = await call('train.start', { config })
-      select(runId, true)
-      await refreshRuns()
-    } catch (e) {
-      setStartError((e as Error).message)
-    } finally {
-      setBusy(false)
-    }
-  }
 
   const validation = config.validation ?? 'val'
   const validationKind = typeof validation === 'number' ? 'fraction' : validation
   const sgd = config.optimizer === 'sgd'
 
   return (
-    <aside className="train-config" data-testid="config-panel">
+    <>
       <section>
         <h3>Model</h3>
         <SelectField
@@ -303,57 +327,7 @@ function ConfigForm({
         />
       </section>
 
-      <section className="start">
-        <label>
-          Run name (optional)
-          <input
-            aria-label="Run name"
-            defaultValue={config.name ?? ''}
-            onChange={(e) => set({ name: e.target.value || undefined })}
-          />
-        </label>
-        <div className="checks-out" data-testid="config-check">
-          {issues.map((i) => (
-            <p key={i.path + i.text} className="error small" role="alert">
-              {i.text}
-            </p>
-          ))}
-          {checked?.error && (
-            <p className="error small" role="alert">
-              {checked.error}
-            </p>
-          )}
-          {checked?.notes.map((n) => (
-            <p key={n} className="muted small">
-              Note: {n}
-            </p>
-          ))}
-          {startError && (
-            <p className="error small" role="alert">
-              {startError}
-            </p>
-          )}
-          {checked && !checked.error && !issues.length && (
-            <p className="ok small" data-testid="config-ok">
-              ✓ The backend accepts this config.
-            </p>
-          )}
-        </div>
-        <div className="row">
-          <button
-            className="primary grow"
-            disabled={busy || issues.length > 0 || !!checked?.error}
-            onClick={() => void start()}
-            data-testid="train-start"
-          >
-            {busy ? 'Starting…' : 'Start training'}
-          </button>
-          <button disabled={issues.length > 0} onClick={() => setSweep(true)} data-testid="sweep-open">
-            Sweep…
-          </button>
-        </div>
-      </section>
-      {sweep && <SweepDialog base={config} onClose={() => setSweep(false)} />}
-    </aside>
+      <StartSection config={config} issues={issues} />
+    </>
   )
 }

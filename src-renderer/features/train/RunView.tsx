@@ -1,5 +1,7 @@
 import type { EpochMetrics } from '../../../src-shared/api/train'
-import { Curves } from './Curves'
+import { Curves, DetectionCurves } from './Curves'
+import { DetectionEvaluation } from './DetectionEvaluation'
+import { DetectionFlipbook } from './DetectionFlipbook'
 import { Evaluation } from './Evaluation'
 import { PinnedFlipbook } from './PinnedFlipbook'
 import { BackendLine, RunStatus } from './RunStatus'
@@ -22,6 +24,10 @@ export function RunView() {
   const imported = summary?.model === 'imported'
   // An imported model has no training history; `runs.get` cannot describe it (see ModelIO).
   const view = useRunView(imported ? null : selectedId)
+
+  const config = view.detail?.config ?? null
+  const detection = summary ? summary.task !== 'classify' : false
+  const points = batchLoss?.length ? batchLoss : storedBatchLoss(view.history)
 
   if (!summary) {
     return (
@@ -55,20 +61,30 @@ export function RunView() {
       {!imported && (
         <div className="card">
           <h3>Curves</h3>
-          <Curves
-            history={view.history}
-            batchLoss={batchLoss?.length ? batchLoss : storedBatchLoss(view.history)}
-            epochs={summary.epochs}
-          />
+          {detection ? (
+            <DetectionCurves history={view.history} batchLoss={points} epochs={summary.epochs} />
+          ) : (
+            <Curves history={view.history} batchLoss={points} epochs={summary.epochs} />
+          )}
         </div>
       )}
-      {!imported && (view.detail?.config?.pinnedImageIds?.length ?? 0) > 0 && (
+      {!imported && (config?.pinnedImageIds?.length ?? 0) > 0 && (
         <div className="card">
           <h3>Pinned images, epoch by epoch</h3>
-          <PinnedFlipbook pinned={view.pinned} />
+          {config && config.task !== 'classify' ? (
+            <DetectionFlipbook
+              pinned={view.pinnedDetections}
+              defaultThreshold={config.displayThreshold ?? 0.5}
+            />
+          ) : (
+            <PinnedFlipbook pinned={view.pinned} />
+          )}
         </div>
       )}
       {view.detail?.evaluation && <Evaluation runId={summary.id} evaluation={view.detail.evaluation} />}
+      {view.detail?.detection && (
+        <DetectionEvaluation runId={summary.id} evaluation={view.detail.detection} />
+      )}
     </div>
   )
 }

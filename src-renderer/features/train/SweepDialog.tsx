@@ -1,20 +1,22 @@
 import { useState } from 'react'
-import type { ClassifyConfig } from '../../../src-shared/api/train'
+import type { TrainConfig } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { parseList } from './format'
 import { useTrain } from './store'
 
 const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const
+/** Detectors train with Adam or SGD only. */
+const optimizersOf = (c: TrainConfig) => (c.task === 'classify' ? OPTIMIZERS : (['sgd', 'adam'] as const))
 const MAX_VALUES = 6
 
 /** A grid of learning rates × batch sizes (× optimizers) over the current config, queued as runs. */
-export function SweepDialog({ base, onClose }: { base: ClassifyConfig; onClose: () => void }) {
+export function SweepDialog({ base, onClose }: { base: TrainConfig; onClose: () => void }) {
   const [lrText, setLrText] = useState(() => {
-    const lr = base.learningRate
+    const lr = base.learningRate ?? 1e-3
     return [lr * 10, lr, lr / 10].map((x) => Number(x.toPrecision(3))).join(', ')
   })
-  const [bsText, setBsText] = useState(String(base.batchSize))
-  const [optimizers, setOptimizers] = useState<string[]>([base.optimizer])
+  const [bsText, setBsText] = useState(String(base.batchSize ?? 8))
+  const [optimizers, setOptimizers] = useState<string[]>([base.optimizer ?? 'adam'])
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
   const select = useTrain((s) => s.select)
@@ -80,7 +82,7 @@ export function SweepDialog({ base, onClose }: { base: ClassifyConfig; onClose: 
         </label>
         <div className="checks">
           Optimizers:
-          {OPTIMIZERS.map((o) => (
+          {optimizersOf(base).map((o) => (
             <label key={o} className="check">
               <input
                 type="checkbox"

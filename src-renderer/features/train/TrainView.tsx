@@ -14,8 +14,19 @@ import './train.css'
  * The training lab: the recipe on the left, the selected run (live curves, flipbook, evaluation),
  * a comparison or the model files in the middle, and the project's runs on the right.
  */
-export function TrainView({ project }: { project: ProjectSummary; onChanged: () => Promise<void> }) {
+export function TrainView({
+  project,
+  onOpenImage,
+}: {
+  project: ProjectSummary
+  onChanged: () => Promise<void>
+  onOpenImage: (imageId: number, runId: number) => void
+}) {
   useTrainEvents()
+  useEffect(() => {
+    useTrain.setState({ openImage: onOpenImage })
+    return () => useTrain.setState({ openImage: null })
+  }, [onOpenImage])
   const tab = useTrain((s) => s.tab)
   const setTab = useTrain((s) => s.setTab)
   const compareCount = useTrain((s) => s.compareIds.length)

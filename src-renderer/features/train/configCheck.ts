@@ -31,6 +31,19 @@ const LABELS: Record<string, string> = {
   'augment.shearDeg': 'Shear',
   'augment.scale': 'Scale range',
   pinnedImageIds: 'Pinned images',
+  weightDecay: 'Weight decay',
+  warmupEpochs: 'Warm-up epochs',
+  'ema.decay': 'EMA decay',
+  'augment.copyPaste': 'Copy-paste chance',
+  'augment.copyPasteMax': 'Pasted at most',
+  'augment.brightness': 'Brightness',
+  'augment.contrast': 'Contrast',
+  'augment.noise': 'Noise',
+  'augment.blur': 'Blur chance',
+  maxDetections: 'Max detections per image',
+  scoreFloor: 'Score floor',
+  displayThreshold: 'Shown from',
+  prototypes: 'Mask prototypes',
 }
 
 function label(path: PropertyKey[]): string {

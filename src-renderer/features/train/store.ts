@@ -3,8 +3,10 @@ import type { EventPayload } from '../../../src-shared/api/contract'
 import type {
   BackendInfo,
   ClassifyConfig,
+  Detection,
   EpochMetrics,
   RunSummary,
+  Task,
   TrainConfig,
 } from '../../../src-shared/api/train'
 import type { ClassLabel } from '../../../src-shared/domain/types'
@@ -23,9 +25,14 @@ export interface LiveRun {
   batchLoss: [number, number][]
   /** Per epoch, the pinned images' top-3. */
   pinned: { epoch: number; items: { imageId: number; top3: Top3 }[] }[]
+  /** Per epoch, the pinned images' detections (detection and segmentation runs). */
+  pinnedDetections: { epoch: number; items: { imageId: number; detections: Detection[] }[] }[]
 }
 
-const emptyLive = (): LiveRun => ({ epochs: [], batchLoss: [], pinned: [] })
+const emptyLive = (): LiveRun => ({ epochs: [], batchLoss: [], pinned: [], pinnedDetections: [] })
+
+/** What `train.tasks` says of each task for this project. */
+export type TaskOption = { task: Task; available: boolean; reason: string }
 
 export type MainTab = 'run' | 'compare' | 'models'
 
@@ -43,15 +50,19 @@ interface TrainState {
   live: Record<number, LiveRun>
   /** Bumped when a run starts or ends: views of it reload `runs.get`. */
   versions: Record<number, number>
+  /** The tasks this project's labels can train (null until asked). */
+  tasks: TaskOption[] | null
   /** The config being edited, and a counter that resets the form's text fields when it is replaced. */
-  config: ClassifyConfig | null
+  config: TrainConfig | null
   configGeneration: number
   /** Image ids whose true class we know (picked from the grid): for the flipbook. */
   truth: Record<number, number | null>
   error: string | null
+  /** Opens an image in the editor with a run's predictions shown (set by the shell). */
+  openImage: ((imageId: number, runId: number) => void) | null
 
   reset(projectDir: string): void
-  setConfig(c: ClassifyConfig, replace?: boolean): void
+  setConfig(c: TrainConfig, replace?: boolean): void
   select(runId: number | null, follow?: boolean): void
   toggleCompare(runId: number): void
   setTab(tab: MainTab): void
@@ -79,10 +90,12 @@ export const useTrain = create<TrainState>()((set, get) => ({
   tab: 'run',
   live: {},
   versions: {},
+  tasks: null,
   config: null,
   configGeneration: 0,
   truth: {},
   error: null,
+  openImage: null,
 
   reset: (projectDir) =>
     set({
@@ -96,6 +109,7 @@ export const useTrain = create<TrainState>()((set, get) => ({
       tab: 'run',
       live: {},
       versions: {},
+      tasks: null,
       config: null,
       configGeneration: get().configGeneration + 1,
       truth: {},
@@ -160,6 +174,15 @@ export const useTrain = create<TrainState>()((set, get) => ({
           {
             epoch: metrics.epoch,
             items: pinned.flatMap((p) => (p.top3 ? [{ imageId: p.imageId, top3: p.top3 }] : [])),
+          },
+        ],
+        pinnedDetections: [
+          ...l.pinnedDetections.filter((p) => p.epoch !== metrics.epoch),
+          {
+            epoch: metrics.epoch,
+            items: pinned.flatMap((p) =>
+              p.detections ? [{ imageId: p.imageId, detections: p.detections }] : [],
+            ),
           },
         ],
       })),

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react'
-import type { EpochMetrics, RunDetail } from '../../../src-shared/api/train'
+import type { Detection, EpochMetrics, RunDetail } from '../../../src-shared/api/train'
 import { api, call } from '../../app/api-client'
 import { useTrain, type Top3 } from './store'
 
@@ -24,6 +24,13 @@ export interface RunView {
   history: EpochMetrics[]
   /** Per pinned image, per epoch, the top-3 (epoch 0: the untrained model). */
   pinned: { imageId: number; trueClassId: number | null; epochs: Map<number, Top3> }[]
+  /** Per pinned image, per epoch, the detections (detection and segmentation runs). */
+  pinnedDetections: PinnedDetections[]
+}
+
+export interface PinnedDetections {
+  imageId: number
+  epochs: Map<number, Detection[]>
 }
 
 /** One run as the store has it (`runs.get`), kept current by its live events. */
@@ -35,7 +42,8 @@ export function useRunView(runId: number | null): RunView {
     detail: null,
     error: null,
   })
-  const key = `${runId}:${version}`
+  // Reload once the first epoch is in too: the untrained model's epoch 0 is stored, not sent.
+  const key = `${runId}:${version}:${(live?.epochs.length ?? 0) > 0}`
 
   useEffect(() => {
     if (runId === null) return
@@ -84,10 +92,26 @@ export function useRunView(runId: number | null): RunView {
     }))
   }, [detail, live?.pinned])
 
+  const pinnedDetections = useMemo(() => {
+    const byImage = new Map<number, Map<number, Detection[]>>()
+    const of = (id: number) => {
+      let m = byImage.get(id)
+      if (!m) byImage.set(id, (m = new Map()))
+      return m
+    }
+    for (const id of detail?.config?.pinnedImageIds ?? []) of(id)
+    for (const p of detail?.pinnedDetections ?? [])
+      for (const e of p.epochs) of(p.imageId).set(e.epoch, e.detections)
+    for (const e of live?.pinnedDetections ?? [])
+      for (const item of e.items) of(item.imageId).set(e.epoch, item.detections)
+    return [...byImage.entries()].map(([imageId, epochs]) => ({ imageId, epochs }))
+  }, [detail, live?.pinnedDetections])
+
   return {
     detail,
     error: runId !== null && loaded.key === key ? loaded.error : null,
     history,
     pinned,
+    pinnedDetections,
   }
 }
