@@ -627,6 +627,58 @@ program
   })
 
 program
+  .command('prelabel')
+  .description(
+    'pre-label images with a detection run: its detections are stored for the editor to accept (default: every unlabeled image)',
+  )
+  .argument('<project-dir>')
+  .requiredOption('--run <id>', 'run id', int)
+  .option('--images <ids>', 'comma-separated image ids instead of the unlabeled ones', (v) =>
+    v.split(',').map((x) => int(x)),
+  )
+  .option('--json', 'a JSON summary')
+  .action(async (dir: string, o: { run: number; images?: number[]; json?: boolean }) => {
+    const app = new SmallsetApp()
+    openOrFail(app, dir)
+    try {
+      const finished = new Promise<EventPayload<'prelabel.finished'>>((resolve) => {
+        const off = app.onEvent((event, payload) => {
+          if (event === 'prelabel.progress' && !o.json) {
+            const p = payload as EventPayload<'prelabel.progress'>
+            process.stderr.write(`\rpre-labelled ${p.done} / ${p.total}`)
+          }
+          if (event === 'prelabel.finished') {
+            off()
+            resolve(payload as EventPayload<'prelabel.finished'>)
+          }
+        })
+      })
+      const t0 = performance.now()
+      const r = await app.dispatch('prelabel.start', {
+        runId: o.run,
+        ...(o.images && { imageIds: o.images }),
+      })
+      if (!r.ok) fail(r.error.message)
+      const end = await finished
+      const seconds = (performance.now() - t0) / 1000
+      if (end.error) fail(end.error)
+      if (o.json)
+        process.stdout.write(
+          JSON.stringify({ run: o.run, done: end.done, total: end.total, failed: end.failed, seconds }) +
+            '\n',
+        )
+      else
+        process.stdout.write(
+          `\npre-labelled ${end.done - end.failed.length} of ${end.total} image(s) in ${seconds.toFixed(1)} s` +
+            end.failed.map((f) => `\n  image ${f.imageId}: ${f.error}`).join('') +
+            '\n',
+        )
+    } finally {
+      app.close()
+    }
+  })
+
+program
   .command('serve')
   .description('serve the app to a browser on 127.0.0.1, with a per-launch token')
   .argument('[project-dir]', 'project to open (default: the demo project, made if missing)')

@@ -5,6 +5,7 @@
 //   (the bar: box mAP@.5 ≥ 0.60 and mask mAP@.5 ≥ 0.50 in at most 10 minutes on these 2 cores);
 // - the seed-000 table: on one pinned training image, the detections and the top score at epochs
 //   0, 1, 3, 10, 20 and 100;
+// - pre-labelling 50 new 640×480 images with the trained run (the editor's "Pre-label"), timed;
 // - training images/s of the same detector's step next to its PyTorch twin
 //   (scripts/bench/detect_torch.py, Debian's python3-torch) on the same batches, in the same run.
 // Prints JSON and writes bench-results/detect.json.
@@ -15,6 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import sharp from 'sharp'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const cli = path.join(root, 'bin', 'smallset.js')
@@ -97,6 +99,25 @@ const table = [...new Set(TABLE_EPOCHS.map((e) => Math.min(e, last)))].map((epoc
   }
 })
 
+// Pre-labelling: 50 new 640×480 images (the test scenes, enlarged) through the trained run.
+log('pre-labelling 50 images of 640×480…')
+const fresh = path.join(work, 'fresh')
+fs.mkdirSync(fresh)
+const testDir = path.join(root, 'resources', 'detection-demo', 'test')
+const sources = fs
+  .readdirSync(testDir)
+  .filter((f) => /\.(png|jpe?g)$/i.test(f))
+  .sort()
+  .slice(0, 50)
+for (const f of sources)
+  await sharp(path.join(testDir, f))
+    .resize(640, 480, { fit: 'fill' })
+    .jpeg({ quality: 90 })
+    .toFile(path.join(fresh, f.replace(/\.\w+$/, '.jpg')))
+smallset('import', project, fresh, '--no-progress')
+const pre = JSON.parse(smallset('prelabel', project, '--run', String(summary.run), '--json'))
+if (pre.failed.length) throw new Error(`pre-labelling failed on ${JSON.stringify(pre.failed)}`)
+
 // The step alone, on the same batches, next to the PyTorch twin.
 log(`the training step alone, ${steps} batches, smallset then PyTorch…`)
 const dump = path.join(work, 'batches')
@@ -145,6 +166,12 @@ const result = {
     objects_labelled: truth,
     display_threshold: config.displayThreshold,
     rows: table,
+  },
+  prelabel: {
+    images: pre.done,
+    size: '640×480',
+    seconds: r(pre.seconds, 1),
+    images_per_s: r(pre.done / pre.seconds, 2),
   },
   step: {
     smallset: {
