@@ -34,6 +34,8 @@ export interface PredictionOverlay {
   masks: ReadonlyMap<number, Rle>
   highlighted: number | null
   classes: readonly ClassLabel[]
+  /** Hidden, the layer stays built, so showing it again is one redraw. */
+  visible: boolean
 }
 
 export function EditorCanvas({
@@ -183,8 +185,15 @@ export function EditorCanvas({
             <Regions editor={editor} />
           </Layer>
           {predictions && (
-            <Layer imageSmoothingEnabled={false} listening={false}>
-              <PredictionLayer {...predictions} size={size} scale={view.scale} />
+            <Layer imageSmoothingEnabled={false} listening={false} visible={predictions.visible}>
+              <PredictionLayer
+                items={predictions.items}
+                masks={predictions.masks}
+                highlighted={predictions.highlighted}
+                classes={predictions.classes}
+                size={size}
+                scale={view.scale}
+              />
             </Layer>
           )}
           <Layer listening={false}>

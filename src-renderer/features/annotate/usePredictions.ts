@@ -26,7 +26,7 @@ export interface Predictions {
   shown: ShownPrediction[]
   highlighted: number | null
   setHighlighted(i: number | null): void
-  /** What the canvas draws (null when hidden or nothing to show). */
+  /** What the canvas draws (null when there is nothing to show; hidden by its `visible`). */
   overlay: PredictionOverlay | null
   accept(index?: number): void
   acceptAll(): void
@@ -149,8 +149,10 @@ export function usePredictions(
   )
 
   const reload = useCallback(() => setGeneration((g) => g + 1), [])
-  const overlay: PredictionOverlay | null =
-    visible && shown.length ? { items: shown, masks, highlighted, classes } : null
+  const overlay = useMemo<PredictionOverlay | null>(
+    () => (shown.length ? { items: shown, masks, highlighted, classes, visible } : null),
+    [shown, masks, highlighted, classes, visible],
+  )
   return {
     runs,
     runId,
