@@ -142,6 +142,7 @@ export function ProjectShell({
           onChanged={changed}
           onImport={() => setDialog('import')}
           onOpenImage={(imageId) => setView({ kind: 'annotate', imageId })}
+          onReviewImage={openWithRun}
         />
       )}
       {view.kind === 'annotate' && (

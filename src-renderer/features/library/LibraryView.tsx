@@ -4,6 +4,7 @@ import type { ClassLabel, Split } from '../../../src-shared/domain/types'
 import { SPLITS } from '../../../src-shared/domain/types'
 import { call } from '../../app/api-client'
 import { ImageGrid } from './ImageGrid'
+import { PrelabelSelection } from './PrelabelSelection'
 
 export interface Filter {
   split?: Split
@@ -18,12 +19,15 @@ export function LibraryView({
   onChanged,
   onImport,
   onOpenImage,
+  onReviewImage,
 }: {
   project: ProjectSummary
   classes: ClassLabel[]
   onChanged: () => Promise<void>
   onImport: () => void
   onOpenImage: (imageId: number) => void
+  /** Opens an image in the editor with a run's predictions shown (after pre-labelling). */
+  onReviewImage: (imageId: number, runId: number) => void
 }) {
   const [filter, setFilter] = useState<Filter>({})
   const [selection, setSelection] = useState<Set<number>>(new Set())
@@ -131,6 +135,7 @@ export function LibraryView({
                 {s}
               </button>
             ))}
+            <PrelabelSelection ids={[...selection]} onReview={onReviewImage} />
             <button onClick={() => setSelection(new Set())}>Clear</button>
           </div>
         )}
