@@ -3,11 +3,13 @@ import { defineConfig } from 'electron-vite'
 import react from '@vitejs/plugin-react'
 
 // Three builds: the main process (Electron entry and the headless CLI share it), the preload, and
-// the renderer. Native modules (better-sqlite3, sharp) stay external: bundling breaks their bindings.
+// the renderer. Native modules (better-sqlite3, sharp, and the optional webgpu with its dawn.node) stay
+// external: bundling breaks their bindings.
 export default defineConfig({
   main: {
     build: {
       rollupOptions: {
+        external: ['webgpu'],
         input: {
           index: resolve(__dirname, 'src-main/index.ts'),
           cli: resolve(__dirname, 'src-main/cli.ts'),

@@ -5,9 +5,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-# 1. System packages: Debian's Chromium for the e2e tests, the real Fashion-MNIST for the integration test.
+# 1. System packages: Debian's Chromium for the e2e tests, the real Fashion-MNIST for the integration test,
+#    and the Vulkan loader, through which Dawn (the npm package webgpu) reaches Chromium's SwiftShader
+#    driver so the WebGPU kernels are tested without a GPU.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || need+=(libvulkan1)
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 if [ ${#need[@]} -gt 0 ]; then
   step "apt-get install ${need[*]}"

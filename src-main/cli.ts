@@ -14,6 +14,7 @@ import {
 import type { ExportCocoResult } from '../src-shared/api/exchange'
 import { SPLITS, type ClassLabel, type Split } from '../src-shared/domain/types'
 import {
+  BACKENDS,
   MODEL_PRESETS,
   TASKS,
   type CocoStats,
@@ -292,7 +293,7 @@ program
   )
   .option('--test-each-epoch', 'evaluate on the test split after every epoch')
   .option('--pin <ids>', 'comma-separated image ids whose top-3 or detections are recorded every epoch')
-  .addOption(new Option('--backend <name>', 'force a backend').choices(['tensorflow', 'wasm', 'cpu']))
+  .addOption(new Option('--backend <name>', 'force a backend').choices([...BACKENDS]))
   .option(
     '--resume <run-id>',
     'resume a cancelled or failed run from its last checkpoint (other options are ignored)',
@@ -583,6 +584,9 @@ program
       } finally {
         app.close()
       }
+      // Dawn for Node (WebGPU) keeps the process alive on its own.
+      process.exitCode = 0
+      setTimeout(() => process.exit(), 50).unref()
     },
   )
 

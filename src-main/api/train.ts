@@ -56,9 +56,17 @@ function expectedBackend(): BackendInfo {
     }
   }
   tried.push({ name: 'wasm', ok: true, detail: 'WebAssembly, with Smallset’s convolution gradient kernels' })
+  let webgpu = false
+  try {
+    req.resolve('webgpu')
+    webgpu = !process.versions.electron
+  } catch {
+    // The optional Dawn for Node package is not installed.
+  }
   return {
     name: 'wasm',
     reason:
+      (webgpu ? 'WebGPU is tried first when a run starts, where a GPU adapter is found; ' : '') +
       'no native TensorFlow package is installed (it is optional); wasm is next (confirmed when a run starts)',
     tried,
   }

@@ -77,6 +77,11 @@ const EarlyStopping = z
   .default(null)
 const PinnedImageIds = z.array(z.number().int()).max(64).default([])
 
+/** The engines a run can train on, fastest first (see src-main/train/backends/select.ts). */
+export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const
+/** Forces a run's backend; absent: the fastest that starts here. */
+const BackendChoice = z.enum(BACKENDS).optional()
+
 export const ClassifyConfig = z
   .object({
     task: z.literal('classify'),
@@ -110,6 +115,7 @@ export const ClassifyConfig = z
     pinnedImageIds: PinnedImageIds,
     /** Evaluate on the test split after every epoch too (the seed write-ups report it). */
     testEachEpoch: z.boolean().default(false),
+    backend: BackendChoice,
   })
   .superRefine((c, ctx) => {
     if (c.model === 'custom' && !c.layers?.length) {
@@ -190,6 +196,7 @@ const detectionFields = {
   /** Images whose detections are recorded before training and after every epoch. */
   pinnedImageIds: PinnedImageIds,
   testEachEpoch: z.boolean().default(false),
+  backend: BackendChoice,
 }
 
 export const DetectConfig = z.object({ task: z.literal('detect'), ...detectionFields })

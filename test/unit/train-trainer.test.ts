@@ -43,7 +43,7 @@ describe('trainer', () => {
     expect(history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5])
     expect(history[4]!.loss).toBeLessThan(history[0]!.loss)
     expect(metricOf(history[4], 'val_accuracy')).toBeGreaterThan(0.9)
-    const ev = evaluate(m, data().test!, { mean: 0, std: 1 }, 3)
+    const ev = await evaluate(m, data().test!, { mean: 0, std: 1 }, 3)
     expect(ev.acc).toBeGreaterThan(0.9)
     m.dispose()
   })

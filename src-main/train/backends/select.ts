@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import type { BackendInfo } from '../../../src-shared/api/train'
+import { BACKENDS, type BackendInfo } from '../../../src-shared/api/train'
 import { registerWasmGradKernels } from './wasm-grad-kernels'
+import { probeWebGpu } from './webgpu.node'
+import { registerCpuGradFixes } from './cpu-grad-fixes'
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
+export type BackendName = (typeof BACKENDS)[number]
 
 export interface NativeProbe {
   /** Which package gave the native `tensorflow` backend, if any (tfjs-node-gpu or tfjs-node). */
@@ -13,31 +15,53 @@ export interface NativeProbe {
 }
 
 /**
- * Picks the fastest backend that works here, in the order native TensorFlow → wasm → cpu, and
- * says why. The native backend only exists where the host process managed to load tfjs-node(-gpu)
- * (both optional; see host/native.ts). `prefer` forces one (tests, benchmarks, SMALLSET_BACKEND).
+ * Picks the fastest backend that works here, in the order WebGPU → native TensorFlow → wasm →
+ * cpu, and says why each one before it was skipped. WebGPU runs where Dawn for Node finds a GPU
+ * adapter (see ./webgpu.node.ts); the native backend only where the host process loaded
+ * tfjs-node(-gpu) (both optional; see host/native.ts). `prefer` forces one (`--backend`, the Train
+ * tab, tests, benchmarks, SMALLSET_BACKEND).
  */
 export async function selectBackend(native: NativeProbe, prefer?: BackendName): Promise<BackendInfo> {
   const tried: BackendInfo['tried'] = []
-  const order: BackendName[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu']
+  const order: BackendName[] = prefer ? [prefer] : [...BACKENDS]
   for (const name of order) {
     if (name === 'tensorflow' && !native.packageName) {
       tried.push({ name, ok: false, detail: native.detail })
       continue
     }
+    let adapter = ''
+    if (name === 'webgpu') {
+      const gpu = await probeWebGpu()
+      if (!gpu.ok) {
+        tried.push({ name, ok: false, detail: gpu.detail })
+        continue
+      }
+      if (gpu.software && !prefer) {
+        tried.push({
+          name,
+          ok: false,
+          detail: `${gpu.adapter} is a software adapter (the CPU emulating a GPU): slower than wasm; ask for webgpu to use it`,
+        })
+        continue
+      }
+      adapter = gpu.adapter
+    }
     try {
       if (name === 'wasm') registerWasmGradKernels()
+      if (name === 'cpu') registerCpuGradFixes()
       const ok = await tf.setBackend(name)
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`)
       await tf.ready()
       const detail =
-        name === 'tensorflow'
-          ? `native TensorFlow through ${native.packageName}`
-          : name === 'wasm'
-            ? `WebAssembly (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, threads ${
-                tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'on' : 'off'
-              }) with Smallset's gradient kernels for convolutions`
-            : 'plain JavaScript: correct but slow'
+        name === 'webgpu'
+          ? `WebGPU on ${adapter}, through Dawn for Node`
+          : name === 'tensorflow'
+            ? `native TensorFlow through ${native.packageName}`
+            : name === 'wasm'
+              ? `WebAssembly (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, threads ${
+                  tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'on' : 'off'
+                }) with Smallset's gradient kernels for convolutions`
+              : 'plain JavaScript: correct but slow'
       tried.push({ name, ok: true, detail })
       const reason = prefer
         ? `${name} was asked for`

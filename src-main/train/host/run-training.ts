@@ -70,7 +70,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
     const config = TrainConfig.parse(JSON.parse(row.config))
     const backend = await selectBackend(
       probeNative(),
-      o.prefer ?? (process.env.SMALLSET_BACKEND as BackendName | undefined),
+      o.prefer ?? config.backend ?? (process.env.SMALLSET_BACKEND as BackendName | undefined),
     )
     setRunStatus(db, o.runId, 'running', { backend: backend.name })
     o.send({ type: 'started', runId: o.runId, backend })

@@ -47,7 +47,12 @@ process.on('message', (msg: WorkerRequest) => {
           )
   job
     .catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }))
-    .finally(() => process.disconnect?.())
+    .finally(() => {
+      process.disconnect?.()
+      // Dawn for Node (the WebGPU backend) keeps the process alive on its own: leave explicitly,
+      // once the messages above are flushed.
+      setTimeout(() => process.exit(0), 50).unref()
+    })
 })
 // The parent went away: nothing left to report to.
 process.on('disconnect', () => ac.abort())

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import type { TrainConfig } from '../../../src-shared/api/train'
+import { BACKENDS, type TrainConfig } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import type { ConfigIssue } from './configCheck'
 import { useTrain } from './store'
@@ -67,6 +67,27 @@ export function StartSection({ config, issues }: { config: TrainConfig; issues: 
           defaultValue={config.name ?? ''}
           onChange={(e) => setConfig({ ...config, name: e.target.value || undefined })}
         />
+      </label>
+      <label>
+        Backend
+        <select
+          aria-label="Backend"
+          value={config.backend ?? 'auto'}
+          onChange={(e) =>
+            setConfig({
+              ...config,
+              backend: e.target.value === 'auto' ? undefined : (e.target.value as TrainConfig['backend']),
+            } as TrainConfig)
+          }
+          data-testid="backend-choice"
+        >
+          <option value="auto">fastest available (WebGPU, then wasm, then cpu)</option>
+          {BACKENDS.map((b) => (
+            <option key={b} value={b}>
+              {b}
+            </option>
+          ))}
+        </select>
       </label>
       <div className="checks-out" data-testid="config-check">
         {issues.map((i) => (

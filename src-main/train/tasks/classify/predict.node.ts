@@ -28,10 +28,12 @@ export async function classifyImage(
     ids: new Int32Array(1),
   }
   const x = makeBatch(set, [0], facts.normalize ?? { mean: 0, std: 1 })
-  const probs = tf.tidy(() => {
+  const p = tf.tidy(() => {
     const out = model.predict(tf.tensor4d(x, [1, input.height, input.width, input.channels])) as tf.Tensor
-    return (endsInSoftmax(model) ? out : tf.softmax(out)).dataSync() as Float32Array
+    return endsInSoftmax(model) ? out : tf.softmax(out)
   })
+  const probs = (await p.data()) as Float32Array
+  p.dispose()
   const n = facts.classIds.length
   return {
     top3: topK(probs, 0, n, Math.min(3, n)).map((g) => ({

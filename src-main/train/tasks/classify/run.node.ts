@@ -108,7 +108,11 @@ export async function openClassifyRun(ctx: RunContext<ClassifyConfigParsed>): Pr
     options: classifyOptions(config),
     pinned: async (m, epoch) => {
       const rows = pinned?.count
-        ? predictionRows(pinned, evaluate(m, pinned, config.normalize, classIds.length).probs, classIds)
+        ? predictionRows(
+            pinned,
+            (await evaluate(m, pinned, config.normalize, classIds.length)).probs,
+            classIds,
+          )
         : []
       return {
         value: rows.map((r) => ({ imageId: r.imageId, top3: r.top })),
@@ -117,7 +121,7 @@ export async function openClassifyRun(ctx: RunContext<ClassifyConfigParsed>): Pr
     },
     finish: async (m) => {
       const test = loaded.sets.test
-      const ev = evaluate(m, test, config.normalize, classIds.length)
+      const ev = await evaluate(m, test, config.normalize, classIds.length)
       const evaluation = evaluationOf(test, ev.probs, ev.loss, classIds, 'test')
       return {
         value: {

@@ -30,13 +30,13 @@ interface Batch {
 }
 
 /** Loss and accuracy of the model on a set, in batches, without training behaviour (no dropout). */
-export function evaluate(
+export async function evaluate(
   model: tf.LayersModel,
   set: ImageSet,
   norm: Normalize,
   numClasses: number,
   batchSize = 256,
-): { loss: number; acc: number; probs: Float32Array } {
+): Promise<{ loss: number; acc: number; probs: Float32Array }> {
   const probs = new Float32Array(set.count * numClasses)
   let lossSum = 0
   let right = 0
@@ -51,8 +51,9 @@ export function evaluate(
       const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM)
       return [tf.softmax(logits), loss]
     })
-    const pv = p.dataSync() as Float32Array
-    lossSum += l.dataSync()[0]!
+    // Read back asynchronously: a GPU backend cannot read synchronously in every host.
+    const pv = (await p.data()) as Float32Array
+    lossSum += (await l.data())[0]!
     tf.dispose([p, l])
     probs.set(pv, start * numClasses)
     for (let i = 0; i < idx.length; i++) {
@@ -88,12 +89,12 @@ export function classifyTask(data: TrainData, config: ClassifyConfigParsed): Tra
         parts: { accuracy: tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')) as tf.Scalar },
       }
     },
-    evaluate: (model) => {
+    evaluate: async (model) => {
       const metrics: Record<string, number> = {}
-      const val = data.val?.count ? evaluate(model, data.val, config.normalize, data.numClasses) : null
+      const val = data.val?.count ? await evaluate(model, data.val, config.normalize, data.numClasses) : null
       if (val) metrics.val_accuracy = val.acc
       if (config.testEachEpoch && data.test?.count) {
-        const test = evaluate(model, data.test, config.normalize, data.numClasses)
+        const test = await evaluate(model, data.test, config.normalize, data.numClasses)
         metrics.test_loss = test.loss
         metrics.test_accuracy = test.acc
       }
