@@ -11,10 +11,16 @@ import {
   type EventPayload,
   type ImportRequest,
 } from '../src-shared/api/contract'
-import type { ExportCocoResult } from '../src-shared/api/exchange'
+import {
+  DATASET_EXPORT_FORMATS,
+  type DatasetExportFormat,
+  type ExportCocoResult,
+  type ExportDatasetResult,
+} from '../src-shared/api/exchange'
 import { SPLITS, type ClassLabel, type Split } from '../src-shared/domain/types'
 import {
   BACKENDS,
+  DETECTION_MODELS,
   MODEL_PRESETS,
   TASKS,
   type CocoStats,
@@ -92,7 +98,9 @@ program
 
 program
   .command('import')
-  .description('import images: files, folders (recursively), class-per-folder trees, IDX files or COCO')
+  .description(
+    'import images: files, folders (recursively), class-per-folder trees, IDX files, COCO, YOLO, Pascal VOC or labelme',
+  )
   .argument('<project-dir>')
   .argument('<paths...>')
   .addOption(
@@ -183,42 +191,75 @@ program
 program
   .command('export')
   .description(
-    "write the project (or one split) as COCO: annotations.json, images/, and a run's predictions.json",
+    "write the project (or one split) as COCO (annotations.json, images/, a run's predictions.json), " +
+      'YOLO (data.yaml, images/, labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main), ' +
+      'labelme (<split>/<image> beside <split>/<stem>.json) or ImageFolder (<split>/<class>/<image>, image tags)',
   )
   .argument('<project-dir>')
-  .addOption(new Option('--format <format>', 'what to write').choices(['coco']).default('coco'))
+  .addOption(
+    new Option('--format <format>', 'what to write')
+      .choices(['coco', ...DATASET_EXPORT_FORMATS])
+      .default('coco'),
+  )
   .addOption(new Option('--split <split>', 'only this split (default: every image)').choices(SPLITS))
-  .option('--run <id>', "also write predictions.json from this run's final test-split detections", int)
+  .option('--run <id>', "COCO: also write predictions.json from this run's final test-split detections", int)
   .requiredOption('--out <dir>', 'the folder to write (new or empty)')
   .option('--json', 'print the result as JSON')
-  .action(async (dir: string, o: { split?: Split; run?: number; out: string; json?: boolean }) => {
-    const app = new SmallsetApp()
-    openOrFail(app, dir)
-    const r = await app.dispatch('export.coco', { dir: o.out, split: o.split, runId: o.run })
-    app.close()
-    if (!r.ok) fail(r.error.message)
-    const x = r.value as ExportCocoResult
-    if (o.json) {
-      process.stdout.write(JSON.stringify(x) + '\n')
-      return
-    }
-    const out = path.resolve(o.out)
-    process.stdout.write(
-      `Wrote ${path.join(out, 'annotations.json')}: ${x.images} images, ${x.annotations} annotations` +
-        `${o.split ? ` (${o.split} split)` : ''}\nWrote ${x.images} image files under ${path.join(out, 'images')}\n`,
-    )
-    if (x.predictions !== null) {
-      process.stdout.write(
-        `Wrote ${path.join(out, 'predictions.json')}: ${x.predictions} detections from run ${o.run}\n`,
-      )
-      const n = x.imagesWithoutPredictions.count
-      if (n)
+  .action(
+    async (
+      dir: string,
+      o: { format: 'coco' | DatasetExportFormat; split?: Split; run?: number; out: string; json?: boolean },
+    ) => {
+      if (o.format !== 'coco') {
+        if (o.run !== undefined)
+          fail(`--run writes COCO predictions: it needs --format coco, not ${o.format}`)
+        const app = new SmallsetApp()
+        openOrFail(app, dir)
+        const r = await app.dispatch('export.dataset', { format: o.format, dir: o.out, split: o.split })
+        app.close()
+        if (!r.ok) fail(r.error.message)
+        const x = r.value as ExportDatasetResult
+        if (o.json) {
+          process.stdout.write(JSON.stringify(x) + '\n')
+          return
+        }
         process.stdout.write(
-          `${n} of ${x.images} images have no stored predictions from run ${o.run} (only its final test-split predictions are stored): ` +
-            `ids ${x.imagesWithoutPredictions.ids.slice(0, 20).join(', ')}${n > 20 ? ', …' : ''}\n`,
+          `Wrote ${x.dir} as ${o.format}: ${x.images} images, ${x.annotations} ` +
+            `${o.format === 'imagefolder' ? 'tagged images' : o.format === 'labelme' ? 'shapes' : 'objects'}` +
+            `${o.split ? ` (${o.split} split)` : ''}, ${x.files.length} files\n`,
         )
-    }
-  })
+        for (const n of x.notes) process.stdout.write(`  note: ${n}\n`)
+        if (x.trainCommand) process.stdout.write(`Train on it with:\n  ${x.trainCommand}\n`)
+        return
+      }
+      const app = new SmallsetApp()
+      openOrFail(app, dir)
+      const r = await app.dispatch('export.coco', { dir: o.out, split: o.split, runId: o.run })
+      app.close()
+      if (!r.ok) fail(r.error.message)
+      const x = r.value as ExportCocoResult
+      if (o.json) {
+        process.stdout.write(JSON.stringify(x) + '\n')
+        return
+      }
+      const out = path.resolve(o.out)
+      process.stdout.write(
+        `Wrote ${path.join(out, 'annotations.json')}: ${x.images} images, ${x.annotations} annotations` +
+          `${o.split ? ` (${o.split} split)` : ''}\nWrote ${x.images} image files under ${path.join(out, 'images')}\n`,
+      )
+      if (x.predictions !== null) {
+        process.stdout.write(
+          `Wrote ${path.join(out, 'predictions.json')}: ${x.predictions} detections from run ${o.run}\n`,
+        )
+        const n = x.imagesWithoutPredictions.count
+        if (n)
+          process.stdout.write(
+            `${n} of ${x.images} images have no stored predictions from run ${o.run} (only its final test-split predictions are stored): ` +
+              `ids ${x.imagesWithoutPredictions.ids.slice(0, 20).join(', ')}${n > 20 ? ', …' : ''}\n`,
+          )
+      }
+    },
+  )
 
 program
   .command('info')
@@ -268,9 +309,10 @@ program
   .argument('<project-dir>')
   .addOption(new Option('--task <task>', 'what to learn').choices(TASKS).default('classify'))
   .addOption(
-    new Option('--model <preset>', 'classification: the model preset (default seed-cnn)').choices(
-      MODEL_PRESETS.filter((m) => m !== 'custom'),
-    ),
+    new Option(
+      '--model <preset>',
+      'classification: the model preset (default seed-cnn); detect/segment: mobilenet-v2 (default) or centernet-s (from scratch)',
+    ).choices([...MODEL_PRESETS.filter((m) => m !== 'custom'), ...DETECTION_MODELS]),
   )
   .option('--epochs <n>', "epochs (default: the preset's)", int)
   .option('--lr <x>', 'learning rate', Number)
@@ -309,13 +351,21 @@ program
       o.resume === undefined
         ? await app.dispatch('train.defaults', {
             task: o.task,
-            ...(o.model && { model: o.model as (typeof MODEL_PRESETS)[number] }),
+            ...(o.task === 'classify' && o.model && { model: o.model as (typeof MODEL_PRESETS)[number] }),
           })
         : { ok: true as const, value: { task: o.task } }
     if (!defaults.ok) fail(defaults.error.message)
     const base = defaults.value as TrainConfig
+    if (o.model && o.resume === undefined) {
+      const detection = (DETECTION_MODELS as readonly string[]).includes(o.model)
+      if (detection !== (o.task !== 'classify'))
+        fail(
+          `--model ${o.model} is a ${detection ? 'detection' : 'classification'} model: it needs --task ${detection ? 'detect or segment' : 'classify'}`,
+        )
+    }
     const config = {
       ...base,
+      ...(o.task !== 'classify' && o.model && { model: o.model }),
       ...(o.epochs !== undefined && { epochs: o.epochs }),
       ...(o.lr !== undefined && { learningRate: o.lr }),
       ...(o.batch !== undefined && { batchSize: o.batch }),

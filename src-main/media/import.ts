@@ -119,6 +119,15 @@ async function readUnitFile(u: ImportUnit): Promise<{ file: string; bytes: Buffe
   throw new DecodeError('image file not found')
 }
 
+/** Bytes a source embeds (labelme's imageData); a failure to read them is the unit's failure. */
+async function readEmbedded(read: () => Promise<Buffer>): Promise<Buffer> {
+  try {
+    return await read()
+  } catch (e) {
+    throw e instanceof DecodeError ? e : new DecodeError(`embedded image unreadable: ${(e as Error).message}`)
+  }
+}
+
 /**
  * A unit's regions at the decoded image's size. Where the source states another size, that is
  * reported; the annotations are kept (normalised to the real size) when every one that reads at the
@@ -159,7 +168,9 @@ function formatUnit(db: DB, u: ImportUnit): Unit {
     path: u.file,
     element: u.element,
     prepare: async () => {
-      const { file, bytes } = await readUnitFile(u)
+      const { file, bytes } = u.read
+        ? { file: u.file, bytes: await readEmbedded(u.read) }
+        : await readUnitFile(u)
       const hash = sha256(bytes)
       if (hasHash(db, hash)) return 'duplicate'
       const d = await decodeImage(bytes)
@@ -175,6 +186,7 @@ function formatUnit(db: DB, u: ImportUnit): Unit {
         source: file,
         split: u.split,
         className: null,
+        ...(u.status && { status: u.status }),
         regions,
         notes,
       }

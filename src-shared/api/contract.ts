@@ -18,7 +18,16 @@ export const ProjectSummary = z.object({
 })
 export type ProjectSummary = z.infer<typeof ProjectSummary>
 
-export const IMPORT_FORMATS = ['auto', 'files', 'class-folders', 'idx', 'coco'] as const
+export const IMPORT_FORMATS = [
+  'auto',
+  'files',
+  'class-folders',
+  'idx',
+  'coco',
+  'yolo',
+  'voc',
+  'labelme',
+] as const
 export const ImportFormat = z.enum(IMPORT_FORMATS)
 export type ImportFormat = z.infer<typeof ImportFormat>
 

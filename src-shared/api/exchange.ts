@@ -1,4 +1,4 @@
-/** Exports to other tools' formats (COCO today): merged into the contract in ./contract.ts. */
+/** Exports to other tools' formats (COCO, YOLO, Pascal VOC, labelme, ImageFolder): merged into the contract in ./contract.ts. */
 import { z } from 'zod'
 import { Split } from '../domain/types'
 
@@ -28,6 +28,38 @@ export const ExportCocoResult = z.object({
 })
 export type ExportCocoResult = z.infer<typeof ExportCocoResult>
 
+/** The formats `export.dataset` writes (COCO, with its run predictions, has `export.coco`). */
+export const DATASET_EXPORT_FORMATS = ['yolo', 'voc', 'labelme', 'imagefolder'] as const
+export const DatasetExportFormat = z.enum(DATASET_EXPORT_FORMATS)
+export type DatasetExportFormat = z.infer<typeof DatasetExportFormat>
+
+export const ExportDatasetRequest = z.object({
+  format: DatasetExportFormat,
+  /** The folder to write: made when missing; refused when it holds anything already. */
+  dir: z.string().min(1),
+  /** Only this split's images (default: every image). */
+  split: Split.optional(),
+})
+export type ExportDatasetRequest = z.input<typeof ExportDatasetRequest>
+
+export const ExportDatasetResult = z.object({
+  format: DatasetExportFormat,
+  /** The folder written, absolute. */
+  dir: z.string(),
+  /** Every file written, relative to `dir`, in the order written. */
+  files: z.array(z.string()),
+  /** Images written. */
+  images: z.number().int(),
+  /** Objects written: label lines (YOLO), objects (VOC), shapes (labelme), or tagged images (ImageFolder). */
+  annotations: z.number().int(),
+  /** What the format cannot hold as it is, and what was done with it, one sentence each. */
+  notes: z.array(z.string()),
+  /** A command that trains on the export with an existing engine, or null where there is none. */
+  trainCommand: z.string().nullable(),
+})
+export type ExportDatasetResult = z.infer<typeof ExportDatasetResult>
+
 export const exchangeCalls = {
   'export.coco': { req: ExportCocoRequest, res: ExportCocoResult },
+  'export.dataset': { req: ExportDatasetRequest, res: ExportDatasetResult },
 } as const

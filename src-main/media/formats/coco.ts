@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import sharp from 'sharp'
 import { ApiError } from '../../../src-shared/api/contract'
 import type { ExportCocoRequest, ExportCocoResult } from '../../../src-shared/api/exchange'
 import { rleFromPolygon, rleToBox, segmentationToRle } from '../../../src-shared/domain/coco/polygon'
@@ -33,11 +32,12 @@ import type { Split } from '../../../src-shared/domain/types'
 import type { DB } from '../../store/open'
 import { regionsForExport } from '../../store/repos/annotations'
 import { listClasses } from '../../store/repos/classes'
-import { getImageBytes, imagesForExport, type ImageExportRow } from '../../store/repos/images'
+import { imagesForExport, type ImageExportRow } from '../../store/repos/images'
 import { getMeta } from '../../store/repos/meta'
 import { getDetections, getRunRow } from '../../store/repos/runs'
 import { RAW_FORMAT } from '../decode'
 import { errnoReason } from '../scan'
+import { imageFileBytes, prepareExportDir } from './common'
 import {
   checkedShape,
   type FormatScan,
@@ -503,27 +503,8 @@ export function exportFileName(im: Pick<ImageExportRow, 'id' | 'format' | 'sourc
   return stem ? `${im.id}-${stem}${ext}` : `${im.id}${ext}`
 }
 
-/** Raw pixels (IDX) as a lossless PNG: greyscale stays one channel. */
-async function rawToPng(
-  bytes: Buffer,
-  im: Pick<ImageExportRow, 'width' | 'height' | 'channels'>,
-): Promise<Buffer> {
-  const channels = im.channels as 1 | 2 | 3 | 4
-  const img = sharp(bytes, { raw: { width: im.width, height: im.height, channels } })
-  return (channels <= 2 ? img.toColourspace('b-w') : img).png().toBuffer()
-}
-
 async function emptyFolder(dir: string): Promise<void> {
-  let entries: string[] | null = null
-  try {
-    entries = await fs.readdir(dir)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOTDIR') throw new ApiError('bad_input', `${dir} is a file, not a folder`)
-    if (code !== 'ENOENT') throw new ApiError('bad_input', `cannot write to ${dir}: ${errnoReason(e)}`)
-  }
-  if (entries?.length)
-    throw new ApiError('bad_input', `${dir} is not empty: export into a new or empty folder`)
+  await prepareExportDir(dir)
   await fs.mkdir(path.join(dir, EXPORT_IMAGES_DIR), { recursive: true })
 }
 
@@ -559,9 +540,8 @@ export async function exportCoco(db: DB, req: ExportCocoRequest): Promise<Export
   const imageFiles: string[] = []
   const images: CocoImage[] = []
   for (const im of rows) {
-    const stored = getImageBytes(db, im.id)
-    if (!stored) continue
-    const bytes = im.format === RAW_FORMAT ? await rawToPng(stored.bytes, im) : stored.bytes
+    const bytes = await imageFileBytes(db, im)
+    if (!bytes) continue
     const name = exportFileName(im)
     await fs.writeFile(path.join(dir, EXPORT_IMAGES_DIR, name), bytes)
     imageFiles.push(`${EXPORT_IMAGES_DIR}/${name}`)

@@ -4,12 +4,26 @@
  * project out with `export()` where it has one. The import writer (../import.ts) stores each unit's
  * image and annotations in one transaction.
  *
- * COCO lives here so far. Plain files, class folders and IDX are still read by ../scan.ts and
- * ../idx.ts; `recognise` answers null for them, and runImport hands them to scanSources.
+ * COCO, labelme, Pascal VOC and YOLO live here; `--format auto` asks them in that order, each
+ * recogniser strict (COCO by its JSON's keys, labelme by its JSON's `shapes` and `imagePath` /
+ * `imageData`, VOC by an `<annotation>` root, YOLO by a data.yaml with `names` or label .txt files
+ * beside an images/ folder). ImageFolder (./imagefolder.ts) is export only: the class-folder import
+ * reads it back. Plain files, class folders and IDX are still read by
+ * ../scan.ts and ../idx.ts; `recognise` answers null for them, and runImport hands them to scanSources.
  */
-import type { ExportCocoRequest, ExportCocoResult } from '../../../src-shared/api/exchange'
+import type {
+  DatasetExportFormat,
+  ExportCocoRequest,
+  ExportCocoResult,
+  ExportDatasetRequest,
+  ExportDatasetResult,
+} from '../../../src-shared/api/exchange'
 import type { DB } from '../../store/open'
 import { cocoFormat } from './coco'
+import { exportImageFolder } from './imagefolder'
+import { labelmeFormat } from './labelme'
+import { vocFormat } from './voc'
+import { yoloFormat } from './yolo'
 import type { FormatScan, ScanOptions } from './types'
 
 export * from './types'
@@ -25,8 +39,14 @@ export interface FormatModule<ExportReq = never, ExportRes = never> {
   export?(db: DB, req: ExportReq): Promise<ExportRes>
 }
 
+type DatasetExport = FormatModule<Omit<ExportDatasetRequest, 'format'>, ExportDatasetResult>
+
+/** In the order `--format auto` asks them. */
 export const FORMATS = {
   coco: cocoFormat satisfies FormatModule<ExportCocoRequest, ExportCocoResult>,
+  labelme: labelmeFormat satisfies DatasetExport,
+  voc: vocFormat satisfies DatasetExport,
+  yolo: yoloFormat satisfies DatasetExport,
 } as const
 
 export type RegistryFormat = keyof typeof FORMATS
@@ -44,4 +64,19 @@ export async function recognise(path: string): Promise<RegistryFormat | null> {
 
 export function formatModule<F extends RegistryFormat>(name: F): (typeof FORMATS)[F] {
   return FORMATS[name]
+}
+
+/** Writes the project (or one split) in one of `export.dataset`'s formats. */
+export function exportDataset(db: DB, req: ExportDatasetRequest): Promise<ExportDatasetResult> {
+  const { format, ...rest } = req
+  const writers: Record<
+    DatasetExportFormat,
+    (db: DB, r: Omit<ExportDatasetRequest, 'format'>) => Promise<ExportDatasetResult>
+  > = {
+    yolo: FORMATS.yolo.export,
+    voc: FORMATS.voc.export,
+    labelme: FORMATS.labelme.export,
+    imagefolder: exportImageFolder,
+  }
+  return writers[format](db, rest)
 }

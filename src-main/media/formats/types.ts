@@ -5,7 +5,7 @@
 import type { ImportFailure } from '../../../src-shared/api/contract'
 import type { Size } from '../../../src-shared/domain/geometry'
 import { clampShape, shapeProblem, type RegionShape } from '../../../src-shared/domain/regions'
-import type { Split } from '../../../src-shared/domain/types'
+import type { ImageStatus, Split } from '../../../src-shared/domain/types'
 
 /** A region ready to store: clamped into its image and checked as the editor's saves are. */
 export interface UnitRegion {
@@ -21,6 +21,11 @@ export type UnitAnnotation = { region: UnitRegion } | { failure: ImportFailure }
 export interface ImportUnit {
   /** The image file to read (the first place looked, where there are several). */
   file: string
+  /**
+   * Reads the image's bytes where the source holds them itself (labelme's embedded `imageData`);
+   * `file` then names the file they come from. Omitted: the image is read from `file`.
+   */
+  read?: () => Promise<Buffer>
   /** Other places the image may be, tried in order when `file` is missing. */
   alternatives: string[]
   /** How report rows about the image name it, e.g. `image 3 (dog.jpg)`. */
@@ -36,6 +41,11 @@ export interface ImportUnit {
    * the decoded image's size (and, where the source states another, with that one too).
    */
   annotations(size: Size): UnitAnnotation[]
+  /**
+   * The status to store where the source says more than its regions do: an empty YOLO label file
+   * means someone looked and found no objects (reviewed). Omitted: labeled with regions, else unlabeled.
+   */
+  status?: ImageStatus
 }
 
 export interface FormatScan {

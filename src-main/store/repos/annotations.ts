@@ -263,3 +263,12 @@ export function regionsForExport(db: DB, split?: Split): ExportRegion[] {
   }
   return out
 }
+
+/** The class tag of each tagged image of one split, or of all, in image order (ImageFolder export). */
+export function tagsForExport(db: DB, split?: Split): { imageId: number; classId: number }[] {
+  const sql = `SELECT a.image_id AS imageId, a.class_id AS classId
+     FROM annotations a JOIN images i ON i.id = a.image_id
+     WHERE a.kind = 'tag' AND a.class_id IS NOT NULL${split ? ' AND i.split = ?' : ''}
+     ORDER BY a.image_id, a.id`
+  return (split ? stmt(db, sql).all(split) : stmt(db, sql).all()) as { imageId: number; classId: number }[]
+}

@@ -17,6 +17,8 @@ export interface NewImage {
   /** The split the source gave; null means "make one" (see assignSplits). */
   split: Split | null
   classId: number | null
+  /** The status the source gives (an empty YOLO label file: reviewed, no objects); default: labeled where it has a tag or regions, else unlabeled. */
+  status?: ImageStatus
 }
 
 export function hasHash(db: DB, hash: string): boolean {
@@ -50,7 +52,7 @@ function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number 
     byteSize: im.bytes.length,
     split: im.split ?? 'train',
     splitLocked: im.split ? 1 : 0,
-    status: im.classId === null && !regions.length ? 'unlabeled' : 'labeled',
+    status: im.status ?? (im.classId === null && !regions.length ? 'unlabeled' : 'labeled'),
     source: im.source,
   })
   if (info.changes === 0) return null
@@ -122,10 +124,11 @@ export interface ImageExportRow {
   format: string
   source: string
   split: Split
+  status: ImageStatus
 }
 
 export function imagesForExport(db: DB, split?: Split): ImageExportRow[] {
-  const cols = 'SELECT id, width, height, channels, format, source, split FROM images'
+  const cols = 'SELECT id, width, height, channels, format, source, split, status FROM images'
   return (
     split ? stmt(db, `${cols} WHERE split = ? ORDER BY id`).all(split) : stmt(db, `${cols} ORDER BY id`).all()
   ) as ImageExportRow[]

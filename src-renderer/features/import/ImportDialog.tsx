@@ -10,11 +10,14 @@ import {
 import { api, call } from '../../app/api-client'
 
 const FORMAT_LABELS: Record<ImportFormat, string> = {
-  auto: 'Detect (COCO, class folders, IDX or plain images)',
+  auto: 'Detect (COCO, labelme, YOLO, Pascal VOC, class folders, IDX or plain images)',
   files: 'Plain images, recursively (no classes)',
   'class-folders': 'Class per folder ([train|valid|test]/class/...)',
   idx: 'IDX files (MNIST / Fashion-MNIST format)',
   coco: 'COCO JSON (a file, or train/valid/test folders with _annotations.coco.json)',
+  yolo: 'YOLO (data.yaml, images/ and labels/ per split; boxes or polygons)',
+  voc: 'Pascal VOC XML (Annotations/, JPEGImages/, ImageSets/Main splits)',
+  labelme: 'labelme JSON (one .json per image; train/val/test folders as splits)',
 }
 
 /** Import files or folders from the host's file system, with progress, cancel and a per-file error report. */

@@ -1,0 +1,165 @@
+/**
+ * Small helpers the format modules share: reading text files as tools write them (a UTF-8 BOM,
+ * Windows line endings), walking folders for images, and writing an export (an empty folder, each
+ * image's bytes as a file, and the notes an export reports about what its format cannot hold).
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import sharp from 'sharp'
+import { ApiError } from '../../../src-shared/api/contract'
+import type { Split } from '../../../src-shared/domain/types'
+import type { DB } from '../../store/open'
+import { tagsForExport, type ExportRegion } from '../../store/repos/annotations'
+import { getImageBytes, type ImageExportRow } from '../../store/repos/images'
+import { IMAGE_EXTENSIONS, RAW_FORMAT } from '../decode'
+import { errnoReason } from '../scan'
+
+// ================================================================ reading
+
+/** A text file's contents without a leading UTF-8 byte order mark; or why it could not be read. */
+export async function readText(file: string): Promise<{ text: string } | { failure: string }> {
+  try {
+    const text = await fs.readFile(file, 'utf8')
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }
+  } catch (e) {
+    return { failure: errnoReason(e) }
+  }
+}
+
+/** Lines of a text, whatever the line endings (LF, CRLF or CR). */
+export const textLines = (text: string): string[] => text.split(/\r\n|\r|\n/)
+
+export async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isFile()
+  } catch {
+    return false
+  }
+}
+
+export async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** Files under a folder, recursively, sorted, skipping hidden names; `keep` filters by name. */
+export async function listFiles(dir: string, keep: (name: string) => boolean): Promise<string[]> {
+  const out: string[] = []
+  const visit = async (d: string, depth: number): Promise<void> => {
+    if (depth > 32) return
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await fs.readdir(d, { withFileTypes: true })
+    } catch {
+      return
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) await visit(p, depth + 1)
+      else if (keep(e.name)) out.push(p)
+    }
+  }
+  await visit(dir, 0)
+  return out
+}
+
+export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase())
+
+/** A file name without its extension. */
+export const stemOf = (file: string): string => path.basename(file, path.extname(file))
+
+/** Pixel values in messages: at most two decimals. */
+export const px = (v: number): string => String(Math.round(v * 100) / 100)
+
+// ================================================================ writing
+
+/** Makes `dir` (and its parents) for an export; refuses a file or a folder that holds anything. */
+export async function prepareExportDir(dir: string): Promise<void> {
+  let entries: string[] | null = null
+  try {
+    entries = await fs.readdir(dir)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOTDIR') throw new ApiError('bad_input', `${dir} is a file, not a folder`)
+    if (code !== 'ENOENT') throw new ApiError('bad_input', `cannot write to ${dir}: ${errnoReason(e)}`)
+  }
+  if (entries?.length)
+    throw new ApiError('bad_input', `${dir} is not empty: export into a new or empty folder`)
+  await fs.mkdir(dir, { recursive: true })
+}
+
+/** Raw pixels (IDX) as a lossless PNG: greyscale stays one channel. */
+export async function rawToPng(
+  bytes: Buffer,
+  im: Pick<ImageExportRow, 'width' | 'height' | 'channels'>,
+): Promise<Buffer> {
+  const channels = im.channels as 1 | 2 | 3 | 4
+  const img = sharp(bytes, { raw: { width: im.width, height: im.height, channels } })
+  return (channels <= 2 ? img.toColourspace('b-w') : img).png().toBuffer()
+}
+
+/** An image's bytes as a file holds them: the stored bytes, or raw (IDX) pixels as PNG; null when gone. */
+export async function imageFileBytes(db: DB, im: ImageExportRow): Promise<Buffer | null> {
+  const stored = getImageBytes(db, im.id)
+  if (!stored) return null
+  return im.format === RAW_FORMAT ? rawToPng(stored.bytes, im) : stored.bytes
+}
+
+/** Writes a file, making its folder. */
+export async function writeOut(file: string, data: Buffer | string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true })
+  await fs.writeFile(file, data)
+}
+
+/** Counts of what an export could not write as it is, turned into sentences for its result. */
+export class ExportNotes {
+  private readonly counts = new Map<string, number>()
+  add(what: string, n = 1): void {
+    if (n > 0) this.counts.set(what, (this.counts.get(what) ?? 0) + n)
+  }
+  /** `what` holds `{n}` where the count goes. */
+  list(): string[] {
+    return [...this.counts].map(([what, n]) => what.replace('{n}', String(n)))
+  }
+}
+
+/** A path as a POSIX shell word: quoted where it holds anything but safe characters. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** The regions a detection format can write; the rest are counted in `notes`. */
+export function writableRegions(
+  regions: readonly ExportRegion[],
+  notes: ExportNotes,
+  format: string,
+): ExportRegion[] {
+  const out: ExportRegion[] = []
+  for (const r of regions) {
+    if (r.classId === null) notes.add('{n} regions without a class were left out')
+    else if (r.crowd) notes.add(`{n} crowd regions were left out: ${format} has no crowd flag`)
+    else out.push(r)
+  }
+  return out
+}
+
+/** Refuses a detection export of a project whose labels are image tags only. */
+export function refuseTagsOnly(
+  db: DB,
+  format: string,
+  regions: readonly ExportRegion[],
+  split?: Split,
+): void {
+  if (regions.some((r) => r.classId !== null)) return
+  if (!tagsForExport(db, split).length) return
+  throw new ApiError(
+    'bad_input',
+    `This project${split ? `'s ${split} split` : ''} has image tags only (classification), and ${format} holds boxes and polygons: ` +
+      'nothing would be written. Export it with --format imagefolder (split/class/image folders) instead.',
+  )
+}
