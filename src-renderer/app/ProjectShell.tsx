@@ -5,6 +5,7 @@ import { SPLITS } from '../../src-shared/domain/types'
 import { api, call } from './api-client'
 import { AnnotateView } from '../features/annotate/AnnotateView'
 import { flushAnnotationEdits } from '../features/annotate/pending'
+import { ExportDialog } from '../features/export/ExportDialog'
 import { ImportDialog } from '../features/import/ImportDialog'
 import { LibraryView } from '../features/library/LibraryView'
 import { ResplitDialog } from '../features/library/ResplitDialog'
@@ -27,7 +28,7 @@ export function ProjectShell({
 }) {
   const [view, setView] = useState<View>({ kind: 'library' })
   const [classes, setClasses] = useState<ClassLabel[]>([])
-  const [dialog, setDialog] = useState<'import' | 'resplit' | null>(null)
+  const [dialog, setDialog] = useState<'import' | 'export' | 'resplit' | null>(null)
   const [generation, setGeneration] = useState(0)
   const [error, setError] = useState<string | null>(null)
   const c = project.counts
@@ -115,6 +116,9 @@ export function ProjectShell({
           <button className="primary" onClick={() => setDialog('import')}>
             Import…
           </button>
+          <button onClick={() => setDialog('export')} disabled={!c.images}>
+            Export…
+          </button>
           <button onClick={() => setDialog('resplit')} disabled={!c.images}>
             Re-split…
           </button>
@@ -155,6 +159,7 @@ export function ProjectShell({
       )}
       {view.kind === 'train' && <TrainView project={project} onChanged={changed} onOpenImage={openWithRun} />}
       {dialog === 'import' && <ImportDialog onClose={() => setDialog(null)} onImported={changed} />}
+      {dialog === 'export' && <ExportDialog project={project} onClose={() => setDialog(null)} />}
       {dialog === 'resplit' && <ResplitDialog onClose={() => setDialog(null)} onDone={changed} />}
     </div>
   )
