@@ -148,6 +148,17 @@ export function writableRegions(
   return out
 }
 
+/** Regions grouped by their image, in the order given. */
+export function regionsByImage<R extends { imageId: number }>(regions: readonly R[]): Map<number, R[]> {
+  const byImage = new Map<number, R[]>()
+  for (const r of regions) {
+    const list = byImage.get(r.imageId)
+    if (list) list.push(r)
+    else byImage.set(r.imageId, [r])
+  }
+  return byImage
+}
+
 /** Refuses a detection export of a project whose labels are image tags only. */
 export function refuseTagsOnly(
   db: DB,

@@ -50,6 +50,7 @@ import {
   readText,
   refuseTagsOnly,
   stemOf,
+  regionsByImage,
   writableRegions,
   writeOut,
 } from './common'
@@ -445,8 +446,7 @@ export async function exportLabelme(
   const notes = new ExportNotes()
   const regions = writableRegions(all, notes, 'labelme')
   const names = new Map(listClasses(db).map((c) => [c.id, c.name]))
-  const byImage = new Map<number, ExportRegion[]>()
-  for (const r of regions) byImage.set(r.imageId, [...(byImage.get(r.imageId) ?? []), r])
+  const byImage = regionsByImage(regions)
 
   const files: string[] = []
   let images = 0

@@ -38,6 +38,7 @@ import {
   refuseTagsOnly,
   stemOf,
   textLines,
+  regionsByImage,
   writableRegions,
   writeOut,
 } from './common'
@@ -248,8 +249,7 @@ export async function exportVoc(
     'Pascal VOC',
   ) as (ExportRegion & { difficult: boolean })[]
   const names = new Map(listClasses(db).map((c) => [c.id, c.name]))
-  const byImage = new Map<number, typeof regions>()
-  for (const r of regions) byImage.set(r.imageId, [...(byImage.get(r.imageId) ?? []), r])
+  const byImage = regionsByImage(regions)
 
   const files: string[] = []
   const lists = new Map<Split, string[]>()

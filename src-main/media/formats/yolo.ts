@@ -48,6 +48,7 @@ import {
   shellWord,
   stemOf,
   textLines,
+  regionsByImage,
   writableRegions,
   writeOut,
 } from './common'
@@ -469,8 +470,7 @@ export async function exportYolo(
   const classes = listClasses(db)
   const cls = new Map(classes.map((c, i) => [c.id, i]))
   const asPolygons = regions.some((r) => r.shape.kind !== 'box')
-  const byImage = new Map<number, ExportRegion[]>()
-  for (const r of regions) byImage.set(r.imageId, [...(byImage.get(r.imageId) ?? []), r])
+  const byImage = regionsByImage(regions)
 
   const files: string[] = []
   const splits = new Set<Split>()
