@@ -3,6 +3,15 @@ import tseslint from 'typescript-eslint'
 import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
 
+/**
+ * A deferred transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT when
+ * another process committed in between (busy_timeout does not help), so every one begins immediate.
+ */
+const immediateTransactions = {
+  selector: "CallExpression[callee.type='CallExpression'][callee.callee.property.name='transaction']",
+  message: 'begin writing transactions immediate: db.transaction(fn).immediate(), not db.transaction(fn)()',
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -194,7 +203,12 @@ export default tseslint.config(
             'CallExpression[callee.property.name=/^(prepare|exec|pragma)$/][arguments.0.type=/^(Literal|TemplateLiteral)$/]',
           message: 'SQL lives in src-main/store/repos/: call a repo function instead',
         },
+        immediateTransactions,
       ],
     },
+  },
+  {
+    files: ['src-main/store/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', immediateTransactions] },
   },
 )

@@ -22,9 +22,9 @@ import { exchangeHandlers } from './exchange'
 import { trainHandlers } from './train'
 import { TrainRunner } from '../train/host/runner'
 import { failOrphanedRuns } from '../store/repos/runs'
-import { displayable } from '../media/decode'
+import { displayable, displayableThumb } from '../media/decode'
 import { runImport, type ImportOptions } from '../media/import'
-import { createProjectStore, openProjectStore, type DB } from '../store/open'
+import { createProjectStore, openProjectStore, readOnlyBecause, type DB } from '../store/open'
 import { listClasses } from '../store/repos/classes'
 import { projectCounts } from '../store/repos/counts'
 import { getImageBytes, getThumbnail, listImages, resplitAll, setSplit } from '../store/repos/images'
@@ -81,7 +81,20 @@ export class SmallsetApp implements AppContext {
       name: getMeta(db, 'name') ?? path.basename(this.dir!),
       schemaVersion: schemaVersion(db),
       counts: projectCounts(db),
+      readOnly: readOnlyBecause(db),
     }
+  }
+
+  /** The open project, refusing at once (before any work) where it can only be read. */
+  requireWritableDb(): DB {
+    const db = this.requireDb()
+    const why = readOnlyBecause(db)
+    if (why)
+      throw new ApiError(
+        'project_read_only',
+        `This project is open read-only (${why}): nothing in it can be changed.`,
+      )
+    return db
   }
 
   private refuseWhileBusy(): void {
@@ -99,7 +112,7 @@ export class SmallsetApp implements AppContext {
   private setProject(db: DB, dir: string): ProjectSummary {
     this.training.stopAll()
     // Runs a dead process left 'running' or 'queued' become resumable.
-    failOrphanedRuns(db)
+    if (!readOnlyBecause(db)) failOrphanedRuns(db)
     this.db?.close()
     this.db = db
     this.dir = dir
@@ -120,13 +133,13 @@ export class SmallsetApp implements AppContext {
 
   /** Runs an import to its end; the `import.start` call and the CLI both come here. */
   async importNow(req: ImportRequest, opts: ImportOptions = {}): Promise<ImportReport> {
-    const db = this.requireDb()
+    const db = this.requireWritableDb()
     const parsed = calls['import.start'].req.parse(req)
     return runImport(db, parsed, opts)
   }
 
   private startImport(req: ReqParsed<'import.start'>): { jobId: string } {
-    this.requireDb()
+    this.requireWritableDb()
     if (this.imports.size) throw new ApiError('busy', 'An import is already running in this project')
     const jobId = randomUUID()
     const ac = new AbortController()
@@ -205,7 +218,7 @@ export class SmallsetApp implements AppContext {
     if (!m) return undefined
     const etag = `"${m.hash.slice(0, 32)}-${kind}"`
     if (ifNoneMatch === etag) return 'not-modified'
-    return { etag, ...(await displayable(m)) }
+    return { etag, ...(await (kind === 'thumb' ? displayableThumb(m) : displayable(m))) }
   }
 
   close(): void {
@@ -221,6 +234,11 @@ export function toErrorShape(e: unknown): { code: string; message: string } {
   if (e instanceof ApiError) return { code: e.code, message: e.message }
   const err = e as NodeJS.ErrnoException
   if (err?.code === 'EACCES' || err?.code === 'EPERM') return { code: 'bad_input', message: err.message }
+  if (err?.code === 'SQLITE_READONLY')
+    return {
+      code: 'project_read_only',
+      message: 'This project is open read-only: nothing in it can be changed.',
+    }
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) }
 }
 

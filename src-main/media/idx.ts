@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises'
 import { gunzipSync } from 'node:zlib'
+import { readRegularFile } from './read'
 
 /** An IDX file (the MNIST / Fashion-MNIST format): a magic number, dimensions, then u8 data. */
 export interface IdxArray {
@@ -60,9 +60,9 @@ export function parseIdx(input: Buffer): IdxArray {
 export async function readIdx(file: string): Promise<IdxArray> {
   let bytes: Buffer
   try {
-    bytes = await fs.readFile(file)
+    bytes = await readRegularFile(file, { maxBytes: MAX_IDX_BYTES })
   } catch (e) {
-    throw new IdxError(`unreadable: ${(e as Error).message}`, file)
+    throw new IdxError((e as Error).message, file)
   }
   try {
     return parseIdx(bytes)

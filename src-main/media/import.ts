@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import fs from 'node:fs/promises'
 import type {
   ImportFailure,
   ImportProgress,
@@ -7,18 +6,19 @@ import type {
   ImportRequestParsed,
 } from '../../src-shared/api/contract'
 import { CLASS_PRESET_NAMES } from '../../src-shared/domain/classes'
-import { DEFAULT_SPLIT_RATIOS } from '../../src-shared/domain/splits'
+import { DEFAULT_SPLIT_RATIOS, SplitQuota } from '../../src-shared/domain/splits'
 import type { DB } from '../store/open'
 import { ensureClass } from '../store/repos/classes'
 import type { Size } from '../../src-shared/domain/geometry'
 import {
-  assignSplits,
+  autoSplitCounts,
   hasHash,
   insertImages,
   insertImageWithRegions,
   type NewImage,
 } from '../store/repos/images'
 import { DecodeError, decodeImage, RAW_FORMAT } from './decode'
+import { DEFAULT_MAX_FILE_MB, readRegularFile, ReadError, type ReadOptions } from './read'
 import { formatModule, isRegistryFormat, recognise, type RegistryFormat } from './formats'
 import type { ImportUnit, UnitRegion } from './formats/types'
 import { IdxError, readIdx, type IdxArray } from './idx'
@@ -26,14 +26,20 @@ import { scanSources, type ScanItem, type ScanResult } from './scan'
 
 /** Images decoded at once (sharp runs them on its own thread pool). */
 const CONCURRENCY = 16
-/** Images written per transaction. */
+/** Images written per transaction, at most. */
 const BATCH = 512
+/** A batch is also written once it has waited this long, so other writers get turns and work is kept. */
+const BATCH_MS = 500
 
 export interface ImportOptions {
   signal?: AbortSignal
   onProgress?: (p: Omit<ImportProgress, 'jobId'>) => void
   /** Milliseconds between progress reports. */
   progressEveryMs?: number
+  /** Images written per transaction at most (default 512). */
+  batchSize?: number
+  /** How the user raises the file size limit, for the message (the CLI: `--max-file-mb`). */
+  raiseHint?: string
 }
 
 type Pending = Omit<NewImage, 'classId'> & {
@@ -52,6 +58,8 @@ interface Unit {
   /** The part of the file that is bad, where the file holds many. */
   element?: string
   prepare: () => Promise<Pending | 'duplicate'>
+  /** Lets go of what prepare() read (kept until then for a second decode). */
+  release?: () => void
 }
 
 function sha256(...parts: (Buffer | string)[]): string {
@@ -60,29 +68,22 @@ function sha256(...parts: (Buffer | string)[]): string {
   return h.digest('hex')
 }
 
-function readFailure(e: unknown): DecodeError {
-  const err = e as NodeJS.ErrnoException
-  const why =
-    err.code === 'ELOOP'
-      ? 'symlink loop: the link points back to itself'
-      : err.code === 'EACCES' || err.code === 'EPERM'
-        ? 'unreadable: permission denied'
-        : err.code === 'EISDIR'
-          ? 'is a folder, not a file'
-          : `unreadable: ${err.message}`
-  return new DecodeError(why)
+/**
+ * Reads once, until released: a unit prepared again (to decode it on its own) reuses what it read,
+ * and release() lets the bytes go once the unit is written.
+ */
+function readOnce<T>(read: () => Promise<T>): { get: () => Promise<T>; release: () => void } {
+  let got: Promise<T> | null = null
+  return { get: () => (got ??= read()), release: () => (got = null) }
 }
 
-function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>): Unit {
+function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>, read: ReadOptions): Unit {
+  const bytesOf = readOnce(() => readRegularFile(item.path, read))
   return {
     path: item.path,
+    release: bytesOf.release,
     prepare: async () => {
-      let bytes: Buffer
-      try {
-        bytes = await fs.readFile(item.path)
-      } catch (e) {
-        throw readFailure(e)
-      }
+      const bytes = await bytesOf.get()
       const hash = sha256(bytes)
       if (hasHash(db, hash)) return 'duplicate'
       const d = await decodeImage(bytes)
@@ -103,20 +104,20 @@ function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>): Unit {
 }
 
 /** Reads a unit's image from the first of its places that exists. */
-async function readUnitFile(u: ImportUnit): Promise<{ file: string; bytes: Buffer }> {
+async function readUnitFile(u: ImportUnit, read: ReadOptions): Promise<{ file: string; bytes: Buffer }> {
   const places = [u.file, ...u.alternatives]
   for (let i = 0; i < places.length; i++) {
     try {
-      return { file: places[i]!, bytes: await fs.readFile(places[i]!) }
+      return { file: places[i]!, bytes: await readRegularFile(places[i]!, read) }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailure(e)
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
       if (i === places.length - 1)
-        throw new DecodeError(
+        throw new ReadError(
           `image file not found${u.alternatives.length ? ` (nor at ${u.alternatives.join(', ')})` : ''}`,
         )
     }
   }
-  throw new DecodeError('image file not found')
+  throw new ReadError('image file not found')
 }
 
 /** Bytes a source embeds (labelme's imageData); a failure to read them is the unit's failure. */
@@ -163,14 +164,16 @@ function unitRegions(
 }
 
 /** An image from a format module (./formats), with its annotations. */
-function formatUnit(db: DB, u: ImportUnit): Unit {
+function formatUnit(db: DB, u: ImportUnit, read: ReadOptions): Unit {
+  const load = readOnce(() =>
+    u.read ? readEmbedded(u.read).then((bytes) => ({ file: u.file, bytes })) : readUnitFile(u, read),
+  )
   return {
     path: u.file,
     element: u.element,
+    release: load.release,
     prepare: async () => {
-      const { file, bytes } = u.read
-        ? { file: u.file, bytes: await readEmbedded(u.read) }
-        : await readUnitFile(u)
+      const { file, bytes } = await load.get()
       const hash = sha256(bytes)
       if (hasHash(db, hash)) return 'duplicate'
       const d = await decodeImage(bytes)
@@ -279,7 +282,11 @@ export async function runImport(
   let total = 0
   let lastReport = 0
   const classesCreated: string[] = []
-  const unsplit: number[] = []
+  // Each image without a split from its source gets its final one in the transaction that writes
+  // it (see SplitQuota): a killed import leaves its images split as they will stay, and a re-run
+  // splits the rest exactly as one uninterrupted import would have.
+  const quota = new SplitQuota(req.splitRatios ?? DEFAULT_SPLIT_RATIOS, req.seed ?? 42, autoSplitCounts(db))
+  const autoSplit = (p: Pending) => () => quota.next(p.className, p.hash)
   const report = (phase: ImportProgress['phase'], force = false, current?: string) => {
     const now = Date.now()
     if (!opts.onProgress || (!force && now - lastReport < every)) return
@@ -302,13 +309,18 @@ export async function runImport(
     : { items: [], failures: [], ignored: 0 }
   failed.push(...scan.failures)
 
+  const read: ReadOptions = {
+    maxBytes: (req.maxFileMb ?? DEFAULT_MAX_FILE_MB) * 2 ** 20,
+    ...(opts.signal && { signal: opts.signal }),
+    raiseHint: opts.raiseHint ?? 'the import dialog\'s "Largest file (MB)"',
+  }
   const names = req.classNames ?? (req.preset ? CLASS_PRESET_NAMES[req.preset] : undefined)
   const units: Unit[] = []
   // Class order: IDX labels in label order, then folder classes in name order.
   const classOrder = new Set<string>()
   for (const item of scan.items) {
     if (item.kind === 'file') {
-      units.push(fileUnit(db, item))
+      units.push(fileUnit(db, item, read))
       continue
     }
     try {
@@ -331,11 +343,12 @@ export async function runImport(
     const r = await formatModule(src.format).scan(src.path, req.images ? { images: req.images } : {})
     failed.push(...r.failures)
     for (const c of r.classes) classOrder.add(c)
-    units.push(...r.units.map((u) => formatUnit(db, u)))
+    units.push(...r.units.map((u) => formatUnit(db, u, read)))
   }
   total = units.length
 
   let pending: Pending[] = []
+  let pendingSince = Date.now()
   let classesMade = false
   // New classes are made, in order, in the first transaction that writes an image.
   const makeClasses = (made: string[]) => {
@@ -344,18 +357,19 @@ export async function runImport(
   const flush = () => {
     const batch = pending
     pending = []
+    pendingSince = Date.now()
     const made: string[] = []
     db.transaction(() => {
       makeClasses(made)
       const withIds: NewImage[] = batch.map((p) => ({
         ...p,
+        autoSplit: autoSplit(p),
         classId: p.className === null ? null : ensureClass(db, p.className).id,
       }))
       const r = insertImages(db, withIds)
       added += r.added
       duplicates += r.duplicates
-      unsplit.push(...r.unsplit)
-    })()
+    }).immediate()
     classesMade = true
     classesCreated.push(...made)
   }
@@ -363,20 +377,22 @@ export async function runImport(
   const writeWithRegions = (p: Pending) => {
     const { regions = [], notes = [], className: _c, ...image } = p
     const made: string[] = []
-    const id = db.transaction(() => {
-      makeClasses(made)
-      return insertImageWithRegions(
-        db,
-        { ...image, classId: null },
-        regions.map((r, z) => ({
-          classId: ensureClass(db, r.className).id,
-          kind: r.shape.kind,
-          geometry: r.shape.geometry,
-          z,
-          crowd: r.crowd,
-        })),
-      )
-    })()
+    const id = db
+      .transaction(() => {
+        makeClasses(made)
+        return insertImageWithRegions(
+          db,
+          { ...image, autoSplit: autoSplit(p), classId: null },
+          regions.map((r, z) => ({
+            classId: ensureClass(db, r.className).id,
+            kind: r.shape.kind,
+            geometry: r.shape.geometry,
+            z,
+            crowd: r.crowd,
+          })),
+        )
+      })
+      .immediate()
     classesMade = true
     classesCreated.push(...made)
     if (id === null) {
@@ -385,7 +401,6 @@ export async function runImport(
     }
     added++
     failed.push(...notes)
-    if (!p.split) unsplit.push(id)
   }
 
   let cancelled = false
@@ -399,7 +414,8 @@ export async function runImport(
     // libvips reports errors per thread, so a failure decoded beside others can carry another
     // file's message, or none. Failures are rare: decode each again on its own for its true reason.
     for (let i = 0; i < results.length; i++) {
-      if (results[i]!.status === 'rejected') {
+      const r = results[i]!
+      if (r.status === 'rejected' && !(r.reason instanceof ReadError)) {
         results[i] = await chunk[i]!.prepare().then(
           (value) => ({ status: 'fulfilled', value }) as const,
           (reason: unknown) => ({ status: 'rejected', reason }) as const,
@@ -417,16 +433,20 @@ export async function runImport(
         failed.push(element ? { path, element, reason } : { path, reason })
       }
     })
+    for (const u of chunk) u.release?.()
     done += chunk.length
-    if (pending.length >= BATCH) flush()
+    if (
+      pending.length >= (opts.batchSize ?? BATCH) ||
+      (pending.length && Date.now() - pendingSince > BATCH_MS)
+    ) {
+      flush()
+      // A turn for the event loop, and so for the editor's saves on this connection.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     report('importing', false, chunk[chunk.length - 1]!.path)
   }
   if (pending.length) flush()
 
-  if (unsplit.length) {
-    report('splitting', true)
-    assignSplits(db, req.splitRatios ?? DEFAULT_SPLIT_RATIOS, req.seed ?? 42, unsplit)
-  }
   report('done', true)
   return {
     added,

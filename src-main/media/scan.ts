@@ -4,6 +4,7 @@ import type { ImportFailure, ImportFormat } from '../../src-shared/api/contract'
 import type { Split } from '../../src-shared/domain/types'
 import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './decode'
 import { idxNameParts, isIdxName } from './idx'
+import { specialKind } from './read'
 
 export type ScanItem =
   | { kind: 'file'; path: string; split: Split | null; className: string | null }
@@ -86,14 +87,21 @@ async function walk(root: string, failures: ImportFailure[]): Promise<Found[]> {
     for (const ent of entries) {
       if (ent.name.startsWith('.')) continue
       const abs = path.join(dir, ent.name)
-      let isDir = ent.isDirectory()
+      let target: import('node:fs').Stats | import('node:fs').Dirent = ent
       if (ent.isSymbolicLink()) {
         try {
-          isDir = (await fs.stat(abs)).isDirectory()
+          target = await fs.stat(abs)
         } catch (e) {
           failures.push({ path: abs, reason: errnoReason(e) })
           continue
         }
+      }
+      const isDir = target.isDirectory()
+      // A FIFO, socket or device (or a link to one) is never read: a read could wait or run for ever.
+      const special = isDir ? null : specialKind(target)
+      if (special) {
+        failures.push({ path: abs, reason: `skipped: ${special}, not a regular file` })
+        continue
       }
       if (isDir) await visit(abs, [...rel, ent.name])
       else out.push({ abs, rel: [...rel, ent.name] })

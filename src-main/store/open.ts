@@ -28,16 +28,17 @@ export function migrate(db: DB, list: readonly Migration[] = migrations): number
     db.transaction(() => {
       db.exec(m.up)
       db.pragma(`user_version = ${m.version}`)
-    })()
+    }).immediate()
   }
   return db.pragma('user_version', { simple: true }) as number
 }
 
 function configure(db: DB): void {
+  // First, so that the journal switch waits for another process instead of failing.
+  db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
 }
 
 let nativeBinding: string | undefined
@@ -50,7 +51,131 @@ export function useSqliteBinding(file: string | undefined): void {
   nativeBinding = file
 }
 
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1')
+
+/**
+ * Looks at an existing file before anything is written to it: refuses what is not a Smallset
+ * project (an empty file, something other than SQLite, another program's SQLite database), so that
+ * such a file is left exactly as it was.
+ */
+function checkExisting(file: string): void {
+  const refuse = (why: string) => {
+    throw new ApiError('project_invalid', `${file} is not a Smallset project: ${why}. It was left untouched.`)
+  }
+  const size = fs.statSync(file).size
+  if (size === 0) refuse('the file is empty (0 bytes)')
+  const head = Buffer.alloc(16)
+  const fd = fs.openSync(file, 'r')
+  try {
+    fs.readSync(fd, head, 0, 16, 0)
+  } finally {
+    fs.closeSync(fd)
+  }
+  if (!head.equals(SQLITE_MAGIC)) refuse('it is not an SQLite database')
+  let tables: string[]
+  let version: number
+  let peek: DB | null = null
+  try {
+    peek = new Database(file, {
+      readonly: true,
+      fileMustExist: true,
+      ...(nativeBinding && { nativeBinding }),
+    })
+    tables = (
+      peek.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as { name: string }[]
+    ).map((r) => r.name)
+    version = peek.pragma('user_version', { simple: true }) as number
+  } catch {
+    // Unreadable here (a read-only disk, say): openDatabase's own open tells why.
+    return
+  } finally {
+    peek?.close()
+  }
+  // Newer than this app: refuseNewer says so.
+  if (version > LATEST_SCHEMA_VERSION) return
+  // No tables and no version: a project whose creation stopped before its schema; made again.
+  if (!tables.length && version === 0) return
+  if (!tables.includes('meta') || !tables.includes('images') || version === 0)
+    refuse(`it is another program's SQLite database (tables: ${tables.slice(0, 5).join(', ') || 'none'})`)
+}
+
+/** Why a project can only be read: its file or folder cannot be written (a read-only disk, permissions). */
+function readOnlyReason(file: string): string | null {
+  for (const [what, p] of [
+    ['file', file],
+    ['folder', path.dirname(file)],
+  ] as const) {
+    try {
+      fs.accessSync(p, fs.constants.W_OK)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      return code === 'EROFS' ? 'it is on a read-only disk' : `its ${what} cannot be written (${code})`
+    }
+  }
+  return null
+}
+
+/** Why each open project was opened read-only (absent: it is writable). */
+const readOnly = new WeakMap<DB, string>()
+
+/** Why the project can only be read, or null where it can be edited. */
+export function readOnlyBecause(db: DB): string | null {
+  return readOnly.get(db) ?? (db.readonly ? 'it was opened read-only' : null)
+}
+
+/**
+ * Opens a project that cannot be written. A WAL database with no -shm beside it cannot be opened
+ * read-only by SQLite on a read-only disk, so it is read into memory as a snapshot (marked as a
+ * rollback-journal database, which it is once checkpointed); a -wal left beside it by a crash holds
+ * changes a snapshot would miss, and is refused with a plain message.
+ */
+function openReadOnly(file: string, reason: string): DB {
+  const opts = { readonly: true, fileMustExist: true, ...(nativeBinding && { nativeBinding }) }
+  let db: DB | null = null
+  try {
+    db = new Database(file, opts)
+    db.pragma('user_version', { simple: true })
+  } catch {
+    db?.close()
+    const wal = `${file}-wal`
+    if (fs.existsSync(wal) && fs.statSync(wal).size > 0) {
+      throw new ApiError(
+        'project_read_only',
+        `${file} cannot be opened: ${reason}, and it was not closed cleanly (${path.basename(wal)} holds ` +
+          'changes not yet in the project file). Open it once where it can be written.',
+      )
+    }
+    const bytes = fs.readFileSync(file)
+    bytes[18] = 1
+    bytes[19] = 1
+    db = new Database(bytes, { readonly: true, ...(nativeBinding && { nativeBinding }) })
+  }
+  db.pragma('foreign_keys = ON')
+  readOnly.set(db, reason)
+  return db
+}
+
 export function openDatabase(file: string): DB {
+  const existing = file !== ':memory:' && fs.existsSync(file)
+  if (existing) checkExisting(file)
+  const ro = existing ? readOnlyReason(file) : null
+  if (ro) {
+    const db = openReadOnly(file, ro)
+    try {
+      const current = refuseNewer(db, migrations)
+      if (current < LATEST_SCHEMA_VERSION) {
+        throw new ApiError(
+          'project_read_only',
+          `${file} was written by an older Smallset (schema ${current}) and ${ro}: it must be upgraded ` +
+            'where it can be written before this version can open it.',
+        )
+      }
+    } catch (e) {
+      db.close()
+      throw e
+    }
+    return db
+  }
   const db = new Database(file, nativeBinding ? { nativeBinding } : {})
   try {
     // Checked before anything is written, so a newer project is not touched at all.

@@ -71,9 +71,12 @@ export function ProjectShell({
     [],
   )
 
-  const tab = (kind: View['kind'], label: string) => (
+  const readOnly = project.readOnly
+  const tab = (kind: View['kind'], label: string, off = false) => (
     <button
       className={view.kind === kind ? 'tab on' : 'tab'}
+      disabled={off}
+      title={off ? 'This project is open read-only' : undefined}
       onClick={() => setView(kind === 'annotate' ? { kind, imageId: null } : ({ kind } as View))}
     >
       {label}
@@ -89,8 +92,8 @@ export function ProjectShell({
         </div>
         <nav className="tabs">
           {tab('library', 'Images')}
-          {tab('annotate', 'Annotate')}
-          {tab('train', 'Train')}
+          {tab('annotate', 'Annotate', readOnly !== null)}
+          {tab('train', 'Train', readOnly !== null)}
         </nav>
         <div className="stats" data-testid="counts">
           <span className="stat">
@@ -113,13 +116,13 @@ export function ProjectShell({
             ))}
         </div>
         <div className="actions">
-          <button className="primary" onClick={() => setDialog('import')}>
+          <button className="primary" onClick={() => setDialog('import')} disabled={readOnly !== null}>
             Import…
           </button>
           <button onClick={() => setDialog('export')} disabled={!c.images}>
             Export…
           </button>
-          <button onClick={() => setDialog('resplit')} disabled={!c.images}>
+          <button onClick={() => setDialog('resplit')} disabled={!c.images || readOnly !== null}>
             Re-split…
           </button>
           <button
@@ -133,6 +136,12 @@ export function ProjectShell({
           </button>
         </div>
       </header>
+      {readOnly && (
+        <div className="banner readonly" data-testid="read-only">
+          Read-only: {readOnly}. You can look through the images and export them; importing, labelling and
+          training are off.
+        </div>
+      )}
       {error && (
         <div className="banner error" role="alert">
           {error} <button onClick={() => setError(null)}>Dismiss</button>

@@ -15,6 +15,8 @@ export const ProjectSummary = z.object({
   name: z.string(),
   schemaVersion: z.number().int(),
   counts: Counts,
+  /** Why the project can only be read (a read-only disk...); null where it can be edited. */
+  readOnly: z.string().nullable(),
 })
 export type ProjectSummary = z.infer<typeof ProjectSummary>
 
@@ -45,6 +47,9 @@ export const SplitRatios = z
   .refine((r) => r.train + r.val + r.test > 0, { message: 'split ratios must not all be zero' })
 export type SplitRatios = z.infer<typeof SplitRatios>
 
+/** The largest image file an import reads, in MB, unless the user raises it (ImportRequest.maxFileMb). */
+export const DEFAULT_MAX_FILE_MB = 256
+
 export const ImportRequest = z.object({
   paths: z.array(z.string().min(1)).min(1, 'give at least one file or folder to import'),
   format: ImportFormat.default('auto'),
@@ -54,6 +59,8 @@ export const ImportRequest = z.object({
   /** Used where the source has no split of its own. */
   splitRatios: SplitRatios.optional(),
   seed: z.number().int().optional(),
+  /** The largest image file read, in MB (default 256); larger files are reported and skipped unread. */
+  maxFileMb: z.number().positive().max(65_536).optional(),
   /**
    * COCO: the folder holding the images that `file_name` names. Without it they are looked for beside
    * the JSON file, then in an `images/` folder beside it.
@@ -83,7 +90,7 @@ export const ImportReport = z.object({
 })
 export type ImportReport = z.infer<typeof ImportReport>
 
-export const ImportPhase = z.enum(['scanning', 'importing', 'splitting', 'done'])
+export const ImportPhase = z.enum(['scanning', 'importing', 'done'])
 export const ImportProgress = z.object({
   jobId: z.string(),
   phase: ImportPhase,
@@ -165,6 +172,8 @@ export const ERROR_CODES = [
   'not_found',
   'project_too_new',
   'project_invalid',
+  /** The project cannot be written (a read-only disk): it can be looked at, not changed. */
+  'project_read_only',
   'bad_input',
   'busy',
   'unauthorized',

@@ -56,3 +56,60 @@ export function stratifiedSplit<K>(
   }
   return out
 }
+
+/** FNV-1a over a string's UTF-16 units, then murmur3's finaliser: 32 well-mixed bits. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * Splits images one at a time as an import writes them, stratified by class, so each batch is
+ * written with its final splits. Each image goes to a split that is still short of its share of its
+ * class (counted over the project's automatically split images, the ones already there included),
+ * picked at random in proportion to how short each is, the randomness coming from the image's own
+ * content hash and the seed. So:
+ * - every class's counts stay under one over (and two under) each share at every moment, and end
+ *   exact where the ratios divide evenly (20 cats at 80/10/10: 16/2/2);
+ * - a given image goes where its place in the import and its hash say; an import killed and re-run
+ *   (which skips the images it already wrote) ends exactly as one that ran uninterrupted.
+ */
+export class SplitQuota<K> {
+  private readonly counts = new Map<K, Record<Split, number>>()
+  private readonly shares: Record<Split, number>
+
+  constructor(
+    ratios: SplitRatiosLike,
+    private readonly seed: number,
+    /** The automatically split images already stored, per class. */
+    initial: Iterable<[K, Record<Split, number>]> = [],
+  ) {
+    const sum = ratios.train + ratios.val + ratios.test
+    if (!(sum > 0)) throw new Error('split ratios must not all be zero')
+    this.shares = { train: ratios.train / sum, val: ratios.val / sum, test: ratios.test / sum }
+    for (const [k, c] of initial) this.counts.set(k, { ...c })
+  }
+
+  /** The split for the next image of `stratum`, whose content hash is `key`; counted at once. */
+  next(stratum: K, key: string): Split {
+    let c = this.counts.get(stratum)
+    if (!c) this.counts.set(stratum, (c = { train: 0, val: 0, test: 0 }))
+    const n = c.train + c.val + c.test + 1
+    const keys: Split[] = ['train', 'val', 'test']
+    const short = keys.map((k) => Math.max(0, this.shares[k] * n - c[k]))
+    const total = short.reduce((a, b) => a + b, 0)
+    let u = (hash32(`${this.seed >>> 0}:${key}`) / 4294967296) * total
+    let pick: Split = keys[short.findIndex((d) => d > 0)]!
+    for (let i = 0; i < keys.length; i++) {
+      if (short[i]! <= 0) continue
+      pick = keys[i]!
+      if (u < short[i]!) break
+      u -= short[i]!
+    }
+    c[pick]++
+    return pick
+  }
+}

@@ -3,6 +3,7 @@ import { seededRandom, shuffleInPlace } from '../../src-shared/domain/random'
 import {
   DEFAULT_SPLIT_RATIOS,
   splitCounts,
+  SplitQuota,
   stratifiedSplit,
   type SplitRatiosLike,
 } from '../../src-shared/domain/splits'
@@ -194,5 +195,68 @@ describe('stratifiedSplit', () => {
     )
     expect(tally(m, [0, 2, 4, 6, 8])).toEqual({ train: 3, val: 1, test: 1 })
     expect(tally(m, [1, 3, 5, 7, 9])).toEqual({ train: 3, val: 1, test: 1 })
+  })
+})
+
+describe('SplitQuota', () => {
+  const keys = Array.from({ length: 300 }, (_, i) => `img-${i}`)
+  const strata = keys.map((_, i) => (i % 3 === 0 ? 'cat' : i % 3 === 1 ? 'dog' : null))
+  const ratios = { train: 0.8, val: 0.1, test: 0.1 }
+
+  it('keeps every class under one over, and two under, its shares at every step; exact where they divide evenly', () => {
+    const q = new SplitQuota<string | null>(ratios, 42)
+    const c = new Map<string | null, Record<string, number>>()
+    keys.forEach((k, i) => {
+      const s = strata[i]!
+      let t = c.get(s)
+      if (!t) c.set(s, (t = { train: 0, val: 0, test: 0 }))
+      t[q.next(s, k)]!++
+      const n = t.train! + t.val! + t.test!
+      for (const split of ['train', 'val', 'test'] as const) {
+        expect(t[split]! - n * ratios[split]).toBeLessThan(1 + 1e-9)
+        expect(n * ratios[split] - t[split]!).toBeLessThan(2 + 1e-9)
+      }
+    })
+    for (const t of c.values()) expect(t).toEqual({ train: 80, val: 10, test: 10 })
+  })
+
+  it('gives an import done in two pieces (the second started from the stored counts) the same splits', () => {
+    const whole = new SplitQuota<string | null>(ratios, 7)
+    const once = keys.map((k, i) => whole.next(strata[i]!, k))
+    for (const cut of [1, 37, 150, 299]) {
+      const first = new SplitQuota<string | null>(ratios, 7)
+      const a = keys.slice(0, cut).map((k, i) => first.next(strata[i]!, k))
+      const stored = new Map<string | null, Record<Split, number>>()
+      a.forEach((s, i) => {
+        let t = stored.get(strata[i]!)
+        if (!t) stored.set(strata[i]!, (t = { train: 0, val: 0, test: 0 }))
+        t[s]++
+      })
+      const second = new SplitQuota<string | null>(ratios, 7, stored)
+      const b = keys.slice(cut).map((k, i) => second.next(strata[cut + i]!, k))
+      expect([...a, ...b]).toEqual(once)
+    }
+  })
+
+  it('depends on the seed and on the images, not on a fixed pattern', () => {
+    const run = (seed: number, ks: string[]) => {
+      const q = new SplitQuota<string>(ratios, seed)
+      return ks.map((k) => q.next('x', k))
+    }
+    expect(run(1, keys)).not.toEqual(run(2, keys))
+    expect(run(1, keys)).not.toEqual(
+      run(
+        1,
+        keys.map((k) => `${k}b`),
+      ),
+    )
+    // The val images are not simply every tenth one.
+    const val = run(1, keys).flatMap((s, i) => (s === 'val' ? [i % 10] : []))
+    expect(new Set(val).size).toBeGreaterThan(3)
+  })
+
+  it('sends nothing to a split whose ratio is zero', () => {
+    const q = new SplitQuota<string>({ train: 3, val: 0, test: 1 }, 1)
+    expect(keys.map((k) => q.next('x', k))).not.toContain('val')
   })
 })

@@ -7,9 +7,11 @@
  *  - in a class folder beside a new good image: the good one comes in, the rows already in the
  *    project are identical before and after, and only the new image's rows are added.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { calls, type ImportReport, type ImportRequest } from '../../src-shared/api/contract'
 import { runImport } from '../../src-main/media/import'
 import { createProjectStore, type DB } from '../../src-main/store/open'
@@ -273,6 +275,60 @@ describe('unreadable files and links', () => {
     const report = await expectRestGoesOn(dir, [{ path: up, reason: /symlink loop/ }])
     // The loop is walked once, not again and again.
     expect(report.duplicates).toBe(0)
+  })
+})
+
+describe('special files: only regular files are read', () => {
+  it('a FIFO named pipe.png is skipped with its reason, and the good image beside it comes in', async () => {
+    const alone = path.join(caseDir(), 'pipe.png')
+    execFileSync('mkfifo', [alone])
+    // Before, the read waited for a writer for ever: this import never ended.
+    await expectRefusedAlone(alone, /^skipped: a named pipe \(FIFO\), not a regular file$/)
+    const dir = caseDir()
+    await writePng(path.join(dir, 'cat', 'good.png'))
+    const bad = path.join(dir, 'cat', 'pipe.png')
+    execFileSync('mkfifo', [bad])
+    await expectRestGoesOn(dir, [
+      { path: bad, reason: /^skipped: a named pipe \(FIFO\), not a regular file$/ },
+    ])
+  }, 10_000)
+
+  it('a symlink to /dev/zero is skipped unread (before, it grew the process to 4 GB)', async () => {
+    const alone = path.join(caseDir(), 'zero.png')
+    fs.symlinkSync('/dev/zero', alone)
+    await expectRefusedAlone(alone, /^skipped: a character device, not a regular file$/)
+    const dir = caseDir()
+    await writePng(path.join(dir, 'cat', 'good.png'))
+    const bad = path.join(dir, 'cat', 'zero.png')
+    fs.symlinkSync('/dev/zero', bad)
+    await expectRestGoesOn(dir, [{ path: bad, reason: /^skipped: a character device, not a regular file$/ }])
+  }, 10_000)
+
+  it('a file over the size limit is skipped unread, naming its size and the limit; a raised limit takes it', async () => {
+    const big = path.join(caseDir(), 'big.png')
+    writeFile(big, Buffer.concat([await pngBytes(freshSeed(), 8, 8), Buffer.alloc(300_000)]))
+    const before = snapshot(db)
+    const r = await importNow({ paths: [big], maxFileMb: 0.25 })
+    expect(r.added).toBe(0)
+    expect(r.failed).toEqual([
+      { path: big, reason: expect.stringMatching(/^skipped: the file is 0\.29 MB, over the 0\.25 MB limit/) },
+    ])
+    expect(snapshot(db)).toEqual(before)
+    const opened = vi.spyOn(fsp, 'open')
+    const raised = await importNow({ paths: [big], maxFileMb: 1 })
+    // Read (and failed: trailing bytes after IEND are fine for libvips, so it may import) once only.
+    expect(opened.mock.calls.filter((c) => c[0] === big)).toHaveLength(1)
+    opened.mockRestore()
+    expect(raised.failed.filter((f) => /limit/.test(f.reason))).toEqual([])
+  })
+
+  it('a file that fails to decode is read once, not again for its second decode', async () => {
+    const bad = writeFile(path.join(caseDir(), 'bad.png'), Buffer.from('not a png at all'))
+    const opened = vi.spyOn(fsp, 'open')
+    const r = await importNow({ paths: [bad] })
+    expect(r.failed).toHaveLength(1)
+    expect(opened.mock.calls.filter((c) => c[0] === bad)).toHaveLength(1)
+    opened.mockRestore()
   })
 })
 

@@ -261,6 +261,34 @@ describe('cancel', () => {
     const again = await doImport({ paths: [src] })
     expect(again).toMatchObject({ added: 64 - report.added, duplicates: report.added, cancelled: false })
     expect(wholeImageProblems(db)).toEqual([])
+    // The images written before the cancel were split then: the import in two pieces ends with
+    // the split of one uninterrupted import, file for file (80/10/10 of 64: 51/6/7).
+    const whole = newProject('whole')
+    await doImport({ paths: [src] }, {}, whole)
+    const bySource = (rs: Row[]) => Object.fromEntries(rs.map((x) => [x.source, x.split]))
+    expect(bySource(rows())).toEqual(bySource(rows(whole)))
+    const tally = { train: 0, val: 0, test: 0 } as Record<string, number>
+    for (const x of rows()) tally[x.split]!++
+    expect(tally).toEqual(splitCounts(64, { train: 0.8, val: 0.1, test: 0.1 }))
+  })
+
+  it('splits the images of an import that dies midway as it writes them, not at the end', async () => {
+    await manyImages(64)
+    // A failure thrown out of the import stands in for a crash: nothing after it runs.
+    const crash = (p: Omit<ImportProgress, 'jobId'>) => {
+      if (p.done >= 32) throw new Error('simulated crash')
+    }
+    await expect(
+      doImport({ paths: [src] }, { progressEveryMs: 0, onProgress: crash, batchSize: 16 }),
+    ).rejects.toThrow('simulated crash')
+    const r = rows()
+    expect(r.length).toBeGreaterThanOrEqual(32)
+    expect(r.length).toBeLessThan(64)
+    const val = r.filter((x) => x.split === 'val').length
+    const test = r.filter((x) => x.split === 'test').length
+    // Near 10% each, at whatever point an import stops (before, all 64 sat in train until the end).
+    expect(Math.abs(val - r.length * 0.1)).toBeLessThan(2)
+    expect(Math.abs(test - r.length * 0.1)).toBeLessThan(2)
   })
 
   it('with a signal aborted before it starts, stores nothing', async () => {
@@ -275,12 +303,12 @@ describe('cancel', () => {
 })
 
 describe('progress', () => {
-  it('reports scanning, importing, splitting and done, with done reaching total', async () => {
+  it('reports scanning, importing and done (each batch is split as it is written), with done reaching total', async () => {
     for (let i = 0; i < 20; i++) await writePng(path.join(src, `x${i}.png`), undefined, 8)
     const seen: Omit<ImportProgress, 'jobId'>[] = []
     const report = await doImport({ paths: [src] }, { progressEveryMs: 0, onProgress: (p) => seen.push(p) })
     const phases = [...new Set(seen.map((p) => p.phase))]
-    expect(phases).toEqual(['scanning', 'importing', 'splitting', 'done'])
+    expect(phases).toEqual(['scanning', 'importing', 'done'])
     const last = seen.at(-1)!
     expect(last).toMatchObject({ phase: 'done', done: 20, total: 20, added: 20, duplicates: 0, failed: 0 })
     expect(report.added).toBe(20)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -13,6 +14,7 @@ import {
   type DB,
 } from '../../src-main/store/open'
 import { getMeta } from '../../src-main/store/repos/meta'
+import { SmallsetApp } from '../../src-main/api/app'
 import { makeTempDir, removeTempDir } from './helpers/fixtures'
 
 let tmp: string
@@ -156,12 +158,112 @@ describe('openProjectStore', () => {
     expect(fs.readFileSync(file).equals(bytes)).toBe(true)
     expect(fs.readdirSync(dir)).toEqual([PROJECT_FILE])
   })
+})
 
-  it('migrates an older (version 0, empty) store up to the latest version', () => {
-    const dir = path.join(tmp, 'old')
+describe('files that are not Smallset projects are refused untouched', () => {
+  function bytesOf(file: string): Buffer {
+    return fs.readFileSync(file)
+  }
+
+  it('a 0-byte project.sqlite is refused, not made into a new empty project', () => {
+    const dir = path.join(tmp, 'empty')
     fs.mkdirSync(dir)
-    new Database(projectFile(dir)).close()
+    fs.writeFileSync(projectFile(dir), '')
+    const e = caught(() => openProjectStore(dir))
+    expect(e.code).toBe('project_invalid')
+    expect(e.message).toMatch(/is empty \(0 bytes\).*left untouched/)
+    expect(fs.statSync(projectFile(dir)).size).toBe(0)
+    expect(fs.readdirSync(dir)).toEqual([PROJECT_FILE])
+  })
+
+  it('a file that is not SQLite is refused', () => {
+    const dir = path.join(tmp, 'text')
+    fs.mkdirSync(dir)
+    fs.writeFileSync(projectFile(dir), 'hello, this is not a database at all\n')
+    expect(caught(() => openProjectStore(dir)).message).toMatch(/not an SQLite database/)
+  })
+
+  it("another program's SQLite file is refused before it is switched to WAL or given Smallset's tables", () => {
+    const dir = path.join(tmp, 'foreign')
+    fs.mkdirSync(dir)
+    const other = new Database(projectFile(dir))
+    other.exec(
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')",
+    )
+    other.close()
+    const before = bytesOf(projectFile(dir))
+    const e = caught(() => openProjectStore(dir))
+    expect(e.code).toBe('project_invalid')
+    expect(e.message).toMatch(/another program's SQLite database \(tables: notes\)/)
+    // Byte for byte as it was: still in rollback-journal mode (header bytes 18-19 are 1, not 2).
+    expect(bytesOf(projectFile(dir)).equals(before)).toBe(true)
+    expect(before[18]).toBe(1)
+    expect(fs.readdirSync(dir)).toEqual([PROJECT_FILE])
+  })
+
+  it('an SQLite file with no tables at all (a creation that stopped early) is made into a project', () => {
+    const dir = path.join(tmp, 'bare')
+    fs.mkdirSync(dir)
+    const bare = new Database(projectFile(dir))
+    bare.pragma('journal_mode = WAL')
+    bare.close()
     const db = track(openProjectStore(dir))
     expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION)
+  })
+})
+
+/** A read-only view of `dir` through a bind mount (needs root and CAP_SYS_ADMIN), or null. */
+function readOnlyMount(dir: string): { path: string; unmount: () => void } | null {
+  const mnt = path.join(path.dirname(dir), `${path.basename(dir)}-ro`)
+  fs.mkdirSync(mnt)
+  try {
+    execFileSync('mount', ['--bind', dir, mnt], { stdio: 'ignore' })
+  } catch {
+    return null
+  }
+  const unmount = () => execFileSync('umount', [mnt], { stdio: 'ignore' })
+  try {
+    execFileSync('mount', ['-o', 'remount,bind,ro', mnt], { stdio: 'ignore' })
+  } catch {
+    unmount()
+    return null
+  }
+  return { path: mnt, unmount }
+}
+
+describe('a project on a read-only disk', () => {
+  it('opens read-only, says why, and refuses writes with a plain message', async (ctx) => {
+    const dir = path.join(tmp, 'ro-src')
+    const made = createProjectStore(dir, 'on a read-only disk')
+    made
+      .prepare(
+        `INSERT INTO images (hash, width, height, channels, format, byte_size, split, status, source)
+         VALUES ('h1', 2, 2, 1, 'png', 1, 'train', 'unlabeled', 's')`,
+      )
+      .run()
+    made.close()
+    const ro = readOnlyMount(dir)
+    if (!ro) {
+      console.warn('skipped: a read-only bind mount needs root with CAP_SYS_ADMIN')
+      ctx.skip()
+      return
+    }
+    const app = new SmallsetApp()
+    try {
+      // Before: "is not a readable Smallset project: unable to open database file".
+      const summary = app.openProject(ro.path)
+      expect(summary.readOnly).toBe('it is on a read-only disk')
+      expect(summary.counts.images).toBe(1)
+      const list = await app.dispatch('images.list', {})
+      expect(list.ok).toBe(true)
+      // Importing is refused at the start, before anything is decoded.
+      const imp = await app.dispatch('import.start', { paths: [tmp] })
+      expect(imp).toMatchObject({ ok: false, error: { code: 'project_read_only' } })
+      const split = await app.dispatch('images.setSplit', { ids: [1], split: 'val' })
+      expect(split).toMatchObject({ ok: false, error: { code: 'project_read_only' } })
+    } finally {
+      app.close()
+      ro.unmount()
+    }
   })
 })

@@ -152,67 +152,69 @@ export function saveAnnotations(db: DB, batch: SaveBatch, keyIds?: KeyIds): Save
   )
   const tagDel = stmt(db, "DELETE FROM annotations WHERE image_id = ? AND kind = 'tag'")
 
-  return db.transaction((): SaveResult => {
-    const image = requireImage(db, batch.imageId)
-    const size = { width: image.width, height: image.height }
-    const ids: SaveResult['ids'] = []
-    const rejected: SaveResult['rejected'] = []
-    let tagRejected: string | undefined
+  return db
+    .transaction((): SaveResult => {
+      const image = requireImage(db, batch.imageId)
+      const size = { width: image.width, height: image.height }
+      const ids: SaveResult['ids'] = []
+      const rejected: SaveResult['rejected'] = []
+      let tagRejected: string | undefined
 
-    for (const id of batch.deletes) del.run(id, batch.imageId)
+      for (const id of batch.deletes) del.run(id, batch.imageId)
 
-    for (const p of batch.puts) {
-      const parsed = RegionShape.safeParse({ kind: p.kind, geometry: p.geometry })
-      if (!parsed.success) {
-        rejected.push({ key: p.key, reason: `not a valid ${p.kind}` })
-        continue
+      for (const p of batch.puts) {
+        const parsed = RegionShape.safeParse({ kind: p.kind, geometry: p.geometry })
+        if (!parsed.success) {
+          rejected.push({ key: p.key, reason: `not a valid ${p.kind}` })
+          continue
+        }
+        const shape = clampShape(parsed.data as Parameters<typeof clampShape>[0])
+        const problem = shapeProblem(shape, size)
+        if (problem) {
+          rejected.push({ key: p.key, reason: problem })
+          continue
+        }
+        if (p.classId !== null && !classExists.get(p.classId)) {
+          rejected.push({ key: p.key, reason: `class ${p.classId} no longer exists` })
+          continue
+        }
+        const row = {
+          imageId: batch.imageId,
+          classId: p.classId,
+          kind: shape.kind,
+          geometry: JSON.stringify(shape.geometry),
+          z: p.z,
+          hidden: p.hidden ? 1 : 0,
+          locked: p.locked ? 1 : 0,
+          origin: p.origin ?? 'user',
+        }
+        const source = {
+          sourceRunId: p.origin === 'model' ? (p.source?.runId ?? null) : null,
+          sourceScore: p.origin === 'model' ? (p.source?.score ?? null) : null,
+        }
+        const known = p.id === null ? keyIds?.get(p.key) : undefined
+        if (p.id !== null && upd.run({ ...row, id: p.id }).changes === 1) ids.push({ key: p.key, id: p.id })
+        else if (known && updKnown.run({ ...row, ...known }).changes === 1)
+          ids.push({ key: p.key, id: known.id })
+        else {
+          const id = Number(ins.run({ ...row, ...source }).lastInsertRowid)
+          keyIds?.set(p.key, { id, createdAt: (createdAt.get(id) as { c: string }).c })
+          ids.push({ key: p.key, id })
+        }
       }
-      const shape = clampShape(parsed.data as Parameters<typeof clampShape>[0])
-      const problem = shapeProblem(shape, size)
-      if (problem) {
-        rejected.push({ key: p.key, reason: problem })
-        continue
-      }
-      if (p.classId !== null && !classExists.get(p.classId)) {
-        rejected.push({ key: p.key, reason: `class ${p.classId} no longer exists` })
-        continue
-      }
-      const row = {
-        imageId: batch.imageId,
-        classId: p.classId,
-        kind: shape.kind,
-        geometry: JSON.stringify(shape.geometry),
-        z: p.z,
-        hidden: p.hidden ? 1 : 0,
-        locked: p.locked ? 1 : 0,
-        origin: p.origin ?? 'user',
-      }
-      const source = {
-        sourceRunId: p.origin === 'model' ? (p.source?.runId ?? null) : null,
-        sourceScore: p.origin === 'model' ? (p.source?.score ?? null) : null,
-      }
-      const known = p.id === null ? keyIds?.get(p.key) : undefined
-      if (p.id !== null && upd.run({ ...row, id: p.id }).changes === 1) ids.push({ key: p.key, id: p.id })
-      else if (known && updKnown.run({ ...row, ...known }).changes === 1)
-        ids.push({ key: p.key, id: known.id })
-      else {
-        const id = Number(ins.run({ ...row, ...source }).lastInsertRowid)
-        keyIds?.set(p.key, { id, createdAt: (createdAt.get(id) as { c: string }).c })
-        ids.push({ key: p.key, id })
-      }
-    }
 
-    if (batch.tag !== undefined) {
-      if (batch.tag === null) tagDel.run(batch.imageId)
-      else if (!classExists.get(batch.tag)) tagRejected = `class ${batch.tag} no longer exists`
-      else if (tagUpd.run(batch.tag, batch.imageId).changes === 0) tagIns.run(batch.imageId, batch.tag)
-    }
-    if (batch.status) stmt(db, 'UPDATE images SET status = ? WHERE id = ?').run(batch.status, batch.imageId)
-    const { status } = stmt(db, 'SELECT status FROM images WHERE id = ?').get(batch.imageId) as {
-      status: ImageStatus
-    }
-    return { ids, rejected, status, ...(tagRejected ? { tagRejected } : {}) }
-  })()
+      if (batch.tag !== undefined) {
+        if (batch.tag === null) tagDel.run(batch.imageId)
+        else if (!classExists.get(batch.tag)) tagRejected = `class ${batch.tag} no longer exists`
+        else if (tagUpd.run(batch.tag, batch.imageId).changes === 0) tagIns.run(batch.imageId, batch.tag)
+      }
+      if (batch.status) stmt(db, 'UPDATE images SET status = ? WHERE id = ?').run(batch.status, batch.imageId)
+      const { status } = stmt(db, 'SELECT status FROM images WHERE id = ?').get(batch.imageId) as {
+        status: ImageStatus
+      }
+      return { ids, rejected, status, ...(tagRejected ? { tagRejected } : {}) }
+    })
+    .immediate()
 }
 
 // ---------------------------------------------------------------- exporting

@@ -40,21 +40,25 @@ function refuseTakenName(db: DB, name: string, except?: number): void {
 
 /** A new class at the end of the list, with the next palette colour unless one is given. */
 export function createClass(db: DB, name: string, color?: string): ClassLabel {
-  return db.transaction(() => {
-    refuseTakenName(db, name)
-    const { id } = ensureClass(db, name)
-    if (color) stmt(db, 'UPDATE classes SET color = ? WHERE id = ?').run(color, id)
-    return requireClass(db, id)
-  })()
+  return db
+    .transaction(() => {
+      refuseTakenName(db, name)
+      const { id } = ensureClass(db, name)
+      if (color) stmt(db, 'UPDATE classes SET color = ? WHERE id = ?').run(color, id)
+      return requireClass(db, id)
+    })
+    .immediate()
 }
 
 export function renameClass(db: DB, id: number, name: string): ClassLabel {
-  return db.transaction(() => {
-    requireClass(db, id)
-    refuseTakenName(db, name, id)
-    stmt(db, 'UPDATE classes SET name = ? WHERE id = ?').run(name, id)
-    return requireClass(db, id)
-  })()
+  return db
+    .transaction(() => {
+      requireClass(db, id)
+      refuseTakenName(db, name, id)
+      stmt(db, 'UPDATE classes SET name = ? WHERE id = ?').run(name, id)
+      return requireClass(db, id)
+    })
+    .immediate()
 }
 
 export function recolorClass(db: DB, id: number, color: string): ClassLabel {
@@ -77,16 +81,18 @@ export function classUsage(db: DB, id: number): { annotations: number; images: n
  * with both cannot be, as an image has one tag. Returns how many annotations moved.
  */
 export function mergeClasses(db: DB, from: number, into: number): number {
-  return db.transaction(() => {
-    requireClass(db, from)
-    requireClass(db, into)
-    const moved = stmt(
-      db,
-      "UPDATE annotations SET class_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE class_id = ?",
-    ).run(into, from).changes
-    stmt(db, 'DELETE FROM classes WHERE id = ?').run(from)
-    return moved
-  })()
+  return db
+    .transaction(() => {
+      requireClass(db, from)
+      requireClass(db, into)
+      const moved = stmt(
+        db,
+        "UPDATE annotations SET class_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE class_id = ?",
+      ).run(into, from).changes
+      stmt(db, 'DELETE FROM classes WHERE id = ?').run(from)
+      return moved
+    })
+    .immediate()
 }
 
 /**
@@ -98,24 +104,26 @@ export function deleteClass(
   id: number,
   deleteAnnotations: boolean,
 ): { annotations: number; images: number; imageIds: number[] } {
-  return db.transaction(() => {
-    const c = requireClass(db, id)
-    const usage = classUsage(db, id)
-    if (usage.annotations > 0 && !deleteAnnotations) {
-      throw new ApiError(
-        'bad_input',
-        `Class "${c.name}" is used by ${usage.annotations} annotation(s) on ${usage.images} image(s); ` +
-          'confirm to delete them with it, or merge the class into another instead',
-      )
-    }
-    const imageIds = (
-      stmt(db, 'SELECT DISTINCT image_id AS id FROM annotations WHERE class_id = ?').all(id) as {
-        id: number
-      }[]
-    ).map((r) => r.id)
-    stmt(db, 'DELETE FROM annotations WHERE class_id = ?').run(id)
-    stmt(db, 'DELETE FROM classes WHERE id = ?').run(id)
-    refreshStatuses(db, imageIds)
-    return { ...usage, imageIds }
-  })()
+  return db
+    .transaction(() => {
+      const c = requireClass(db, id)
+      const usage = classUsage(db, id)
+      if (usage.annotations > 0 && !deleteAnnotations) {
+        throw new ApiError(
+          'bad_input',
+          `Class "${c.name}" is used by ${usage.annotations} annotation(s) on ${usage.images} image(s); ` +
+            'confirm to delete them with it, or merge the class into another instead',
+        )
+      }
+      const imageIds = (
+        stmt(db, 'SELECT DISTINCT image_id AS id FROM annotations WHERE class_id = ?').all(id) as {
+          id: number
+        }[]
+      ).map((r) => r.id)
+      stmt(db, 'DELETE FROM annotations WHERE class_id = ?').run(id)
+      stmt(db, 'DELETE FROM classes WHERE id = ?').run(id)
+      refreshStatuses(db, imageIds)
+      return { ...usage, imageIds }
+    })
+    .immediate()
 }

@@ -14,8 +14,13 @@ export interface NewImage {
   /** null where the image itself is small enough to be its own thumbnail. */
   thumb: { mime: string; bytes: Buffer } | null
   source: string
-  /** The split the source gave; null means "make one" (see assignSplits). */
+  /** The split the source gave, kept on later automatic splits; null: `autoSplit` is used. */
   split: Split | null
+  /**
+   * Makes its split where the source gave none (see SplitQuota); called only once the image is known
+   * to be new, so a duplicate takes no one's place.
+   */
+  autoSplit?: () => Split
   classId: number | null
   /** The status the source gives (an empty YOLO label file: reviewed, no objects); default: labeled where it has a tag or regions, else unlabeled. */
   status?: ImageStatus
@@ -38,6 +43,7 @@ export interface NewRegion {
 
 /** Writes one image, its bytes, thumbnail, tag and regions; null when its hash is already stored. */
 function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number | null {
+  if (hasHash(db, im.hash)) return null
   const info = stmt(
     db,
     `INSERT INTO images (hash, width, height, channels, format, byte_size, split, split_locked, status, source)
@@ -50,7 +56,7 @@ function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number 
     channels: im.channels,
     format: im.format,
     byteSize: im.bytes.length,
-    split: im.split ?? 'train',
+    split: im.split ?? im.autoSplit?.() ?? 'train',
     splitLocked: im.split ? 1 : 0,
     status: im.status ?? (im.classId === null && !regions.length ? 'unlabeled' : 'labeled'),
     source: im.source,
@@ -81,29 +87,21 @@ function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number 
 }
 
 /**
- * Inserts a batch in one transaction: each image with its bytes, thumbnail and class tag, or none
- * of them. Images whose hash is already stored are skipped and counted as duplicates.
- * Returns the ids of the new images whose split is still to be made.
+ * Inserts a batch in one transaction: each image with its bytes, thumbnail, class tag and split, or
+ * none of them. Images whose hash is already stored are skipped and counted as duplicates.
  */
-export function insertImages(
-  db: DB,
-  batch: readonly NewImage[],
-): { added: number; duplicates: number; unsplit: number[] } {
-  return db.transaction(() => {
-    let added = 0
-    let duplicates = 0
-    const unsplit: number[] = []
-    for (const im of batch) {
-      const id = insertOne(db, im, [])
-      if (id === null) {
-        duplicates++
-        continue
+export function insertImages(db: DB, batch: readonly NewImage[]): { added: number; duplicates: number } {
+  return db
+    .transaction(() => {
+      let added = 0
+      let duplicates = 0
+      for (const im of batch) {
+        if (insertOne(db, im, []) === null) duplicates++
+        else added++
       }
-      if (!im.split) unsplit.push(id)
-      added++
-    }
-    return { added, duplicates, unsplit }
-  })()
+      return { added, duplicates }
+    })
+    .immediate()
 }
 
 /**
@@ -112,7 +110,7 @@ export function insertImages(
  * Returns the new image's id, or null (and writes nothing) when its hash is already stored.
  */
 export function insertImageWithRegions(db: DB, im: NewImage, regions: readonly NewRegion[]): number | null {
-  return db.transaction(() => insertOne(db, im, regions))()
+  return db.transaction(() => insertOne(db, im, regions)).immediate()
 }
 
 /** What an export needs of each image, in id order; one split's images, or all. */
@@ -151,7 +149,28 @@ export function assignSplits(db: DB, ratios: SplitRatiosLike, seed: number, ids?
   const upd = stmt(db, 'UPDATE images SET split = ? WHERE id = ?')
   db.transaction(() => {
     for (const [id, s] of split) upd.run(s, id)
-  })()
+  }).immediate()
+}
+
+/**
+ * The automatically split images (those whose split neither the source nor the user chose), counted
+ * per split for each class name (null: no class tag): where an import's SplitQuota starts.
+ */
+export function autoSplitCounts(db: DB): [string | null, Record<Split, number>][] {
+  const rows = stmt(
+    db,
+    `SELECT c.name AS stratum, i.split AS split, COUNT(*) AS n FROM images i
+     LEFT JOIN annotations a ON a.image_id = i.id AND a.kind = 'tag'
+     LEFT JOIN classes c ON c.id = a.class_id
+     WHERE i.split_locked = 0 GROUP BY c.name, i.split`,
+  ).all() as { stratum: string | null; split: Split; n: number }[]
+  const out = new Map<string | null, Record<Split, number>>()
+  for (const r of rows) {
+    let c = out.get(r.stratum)
+    if (!c) out.set(r.stratum, (c = { train: 0, val: 0, test: 0 }))
+    c[r.split] += r.n
+  }
+  return [...out]
 }
 
 /** Re-splits every image (the user's "re-split"), including those whose source gave a split. */
@@ -159,14 +178,14 @@ export function resplitAll(db: DB, ratios: SplitRatiosLike, seed: number): Recor
   db.transaction(() => {
     stmt(db, 'UPDATE images SET split_locked = 0').run()
     assignSplits(db, ratios, seed)
-  })()
+  }).immediate()
   return splitCounts(db)
 }
 
 /** The user's own choice of split for some images; kept on later automatic splits. */
 export function setSplit(db: DB, ids: readonly number[], split: Split): number {
   const upd = stmt(db, 'UPDATE images SET split = ?, split_locked = 1 WHERE id = ?')
-  return db.transaction(() => ids.reduce((n, id) => n + upd.run(split, id).changes, 0))()
+  return db.transaction(() => ids.reduce((n, id) => n + upd.run(split, id).changes, 0)).immediate()
 }
 
 export function splitCounts(db: DB): Record<string, number> {
@@ -291,7 +310,7 @@ export function nextUnlabeled(db: DB, after: number | null): number | null {
 
 export function setStatus(db: DB, ids: readonly number[], status: ImageStatus): number {
   const upd = stmt(db, 'UPDATE images SET status = ? WHERE id = ? AND status <> ?')
-  return db.transaction(() => ids.reduce((n, id) => n + upd.run(status, id, status).changes, 0))()
+  return db.transaction(() => ids.reduce((n, id) => n + upd.run(status, id, status).changes, 0)).immediate()
 }
 
 /**

@@ -147,7 +147,7 @@ export function putCheckpoint(db: DB, runId: number, c: Checkpoint, keepEpoch: n
       c.epoch,
       keepEpoch ?? -1,
     )
-  })()
+  }).immediate()
 }
 
 export function getCheckpoint(db: DB, runId: number, epoch?: number): Checkpoint | undefined {
@@ -180,7 +180,7 @@ export function putPredictions(db: DB, runId: number, epoch: number, rows: reado
     stmt(db, 'DELETE FROM predictions WHERE run_id = ? AND epoch = ?').run(runId, epoch)
     for (const r of rows)
       r.top.forEach((g, rank) => ins.run(runId, epoch, r.imageId, g.classId, g.score, rank))
-  })()
+  }).immediate()
 }
 
 /** Predictions grouped per image, in image order: `epoch` one epoch, or every epoch for `imageIds`. */
@@ -245,7 +245,7 @@ export function putDetections(
         ),
       )
     }
-  })()
+  }).immediate()
 }
 
 /** Stored detections per image and epoch, best first: `epoch` for one epoch, or all epochs of `imageIds`. */

@@ -181,7 +181,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
               best?.epoch ?? null,
             )
             pin.write(db, o.runId)
-          })()
+          }).immediate()
           o.send({ type: 'epoch', runId: o.runId, metrics: m, pinned: pin.value })
         },
       },
@@ -207,7 +207,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<void> {
           stoppedEarly: result.stoppedEarly,
           trainSamplesPerS: seconds ? samples / seconds : undefined,
         })
-      })()
+      }).immediate()
       setRunStatus(db, o.runId, 'done')
     }
     const final = getRunRow(db, o.runId)!

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import {
+  DEFAULT_MAX_FILE_MB,
   CLASS_PRESETS,
   IMPORT_FORMATS,
   type ClassPreset,
@@ -31,6 +32,7 @@ export function ImportDialog({
   const [paths, setPaths] = useState('')
   const [format, setFormat] = useState<ImportFormat>('auto')
   const [preset, setPreset] = useState<ClassPreset | ''>('')
+  const [maxFileMb, setMaxFileMb] = useState(DEFAULT_MAX_FILE_MB)
   const [jobId, setJobId] = useState<string | null>(null)
   const [progress, setProgress] = useState<ImportProgress | null>(null)
   const [report, setReport] = useState<ImportReport | null>(null)
@@ -66,7 +68,12 @@ export function ImportDialog({
       .map((p) => p.trim())
       .filter(Boolean)
     try {
-      const r = await call('import.start', { paths: list, format, preset: preset || undefined })
+      const r = await call('import.start', {
+        paths: list,
+        format,
+        preset: preset || undefined,
+        maxFileMb,
+      })
       job.current = r.jobId
       setJobId(r.jobId)
     } catch (e) {
@@ -126,6 +133,18 @@ export function ImportDialog({
                 </option>
               ))}
             </select>
+          </label>
+          <label title="Larger files are reported and skipped unread">
+            Largest file (MB)
+            <input
+              name="import-max-file-mb"
+              type="number"
+              min={1}
+              max={65536}
+              value={maxFileMb}
+              disabled={running}
+              onChange={(e) => setMaxFileMb(Math.max(1, Number(e.target.value) || DEFAULT_MAX_FILE_MB))}
+            />
           </label>
         </div>
         {(running || progress) && (
