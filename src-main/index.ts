@@ -1,14 +1,39 @@
+import fs from 'node:fs/promises'
 import path from 'node:path'
-import { app, BrowserWindow, ipcMain, protocol } from 'electron'
+import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron'
 import { SmallsetApp } from './api/app'
 import type { DemoKind } from '../src-shared/api/contract'
 import { useSqliteBinding } from './store/open'
+import { serveMedia, serveRenderer } from './window/protocols'
+import {
+  APP_SCHEME,
+  APP_START_URL,
+  applySessionGuards,
+  applyWindowGuards,
+  contentSecurityPolicy,
+  MEDIA_SCHEME,
+  unauthorized,
+  untrustedSenderReason,
+} from './window/security'
 
-/** Electron lifecycle and windows only: every service lives in SmallsetApp. */
+/**
+ * Electron lifecycle and windows only: every service lives in SmallsetApp, every security decision
+ * in window/security.ts (see there for the policy and why).
+ */
+
+/** Vite's dev server, in `electron-vite dev`; otherwise the built renderer through smallset-app://. */
+const DEV_URL = process.env.ELECTRON_RENDERER_URL
+const APP_URL = DEV_URL ? new URL(DEV_URL).href : APP_START_URL
+const CSP = contentSecurityPolicy({ dev: Boolean(DEV_URL), devOrigin: DEV_URL })
+const RENDERER_DIR = path.join(__dirname, '../renderer')
 
 protocol.registerSchemesAsPrivileged([
-  { scheme: 'smallset-media', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  // No corsEnabled on either: other origins cannot read them.
+  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ])
+// Every renderer sandboxed, whatever its webPreferences say.
+app.enableSandbox()
 
 // better-sqlite3 built for Electron's ABI by scripts/start.mjs; node_modules holds the Node build.
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
@@ -17,6 +42,18 @@ const service = new SmallsetApp({
     kind === 'classification'
       ? (process.env.SMALLSET_DEMO_DIR ?? path.join(app.getPath('userData'), 'demo-project'))
       : path.join(app.getPath('userData'), 'detection-demo'),
+})
+
+/** The webContents of the app's own windows: the only ones whose main frame may call the API. */
+const appContents = new WeakSet<object>()
+
+// Navigation, redirect, webview and window.open guards on every webContents, as it is made.
+app.on('web-contents-created', (_e, contents) => {
+  applyWindowGuards(contents, {
+    appUrl: APP_URL,
+    openExternal: (url) => shell.openExternal(url),
+    onBlocked: (what, url) => console.warn(`smallset: blocked ${what}${url ? ` to ${url}` : ''}`),
+  })
 })
 
 /** `--demo=detection` opens the detection demo instead of the classification one. */
@@ -40,31 +77,36 @@ async function createWindow(): Promise<void> {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
     },
   })
+  appContents.add(win.webContents)
   const off = service.onEvent((event, payload) => {
     if (!win.isDestroyed()) win.webContents.send('smallset:event', event, payload)
   })
   win.on('closed', off)
-  if (process.env.ELECTRON_RENDERER_URL) await win.loadURL(process.env.ELECTRON_RENDERER_URL)
-  else await win.loadFile(path.join(__dirname, '../renderer/index.html'))
+  await win.loadURL(DEV_URL ?? APP_START_URL)
 }
 
 app.whenReady().then(async () => {
-  ipcMain.handle('smallset:call', (_e, channel: string, req: unknown) => service.dispatch(channel, req))
-  protocol.handle('smallset-media', async (request) => {
-    const url = new URL(request.url)
-    const id = Number(url.pathname.replace(/^\//, ''))
-    try {
-      const item = await service.media(url.host === 'thumb' ? 'thumb' : 'image', id)
-      if (!item || item === 'not-modified') return new Response('not found', { status: 404 })
-      return new Response(new Uint8Array(item.bytes), {
-        headers: { 'Content-Type': item.mime, ETag: item.etag },
-      })
-    } catch (e) {
-      return new Response(String(e), { status: 409 })
-    }
+  applySessionGuards(session.defaultSession, { appUrl: APP_URL, csp: CSP })
+  ipcMain.handle('smallset:call', (e, channel: string, req: unknown) => {
+    const why = untrustedSenderReason(e, APP_URL, (sender) => appContents.has(sender as object))
+    if (why) return unauthorized(why)
+    return service.dispatch(channel, req)
   })
+  protocol.handle(APP_SCHEME, (request) =>
+    serveRenderer(request, { root: RENDERER_DIR, csp: CSP, readFile: (f) => fs.readFile(f) }),
+  )
+  protocol.handle(MEDIA_SCHEME, (request) =>
+    serveMedia(request, (kind, id, etag) => service.media(kind, id, etag)),
+  )
   const dir = projectArg()
   try {
     if (dir) service.openProject(dir)
