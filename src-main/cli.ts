@@ -5,6 +5,7 @@ import {
   ApiError,
   CLASS_PRESETS,
   DEMO_KINDS,
+  DEFAULT_MAX_FILE_MB,
   IMPORT_FORMATS,
   type DemoKind,
   type Res,
@@ -29,6 +30,7 @@ import {
   type TrainConfig,
 } from '../src-shared/api/train'
 import { detectionStats } from '../src-shared/domain/detections'
+import { printable } from '../src-shared/domain/terminal'
 import { AUGMENT_PRESET_CONFIGS } from './train/tasks/classify/models/presets'
 import { SmallsetApp, APP_VERSION } from './api/app'
 import { startWebHost } from './host/web'
@@ -39,7 +41,7 @@ import { defaultDemoDir, rendererDir, resourcesDir } from './paths'
 /** The headless face of Smallset: the same services as the app, driven from a terminal. */
 
 function fail(message: string): never {
-  process.stderr.write(`smallset: ${message}\n`)
+  process.stderr.write(`smallset: ${printable(message)}\n`)
   process.exit(1)
 }
 
@@ -88,7 +90,7 @@ program
     const app = new SmallsetApp()
     try {
       const s = app.createProject(dir, o.name)
-      process.stdout.write(`Created project "${s.name}" in ${s.dir}\n`)
+      process.stdout.write(`Created project "${printable(s.name)}" in ${printable(s.dir)}\n`)
     } catch (e) {
       fail((e as Error).message)
     } finally {
@@ -104,12 +106,20 @@ program
   .argument('<project-dir>')
   .argument('<paths...>')
   .addOption(
-    new Option('--format <format>', 'how to read the source').choices(IMPORT_FORMATS).default('auto'),
+    new Option('--format <format>', 'how to read the source (folders: class-folders)')
+      .choices([...IMPORT_FORMATS, 'folders'])
+      .default('auto'),
   )
   .addOption(new Option('--preset <preset>', 'class names for IDX labels').choices(CLASS_PRESETS))
   .option('--classes <names>', 'comma-separated class names for IDX labels 0..n-1')
   .option('--images <dir>', 'COCO: the folder holding the images file_name names (default: beside the JSON)')
   .option('--seed <n>', 'seed for the train/val/test split where the source has none', int, 42)
+  .option(
+    '--max-file-mb <mb>',
+    'the largest image file to read, in MB; larger ones are reported and skipped',
+    Number,
+    DEFAULT_MAX_FILE_MB,
+  )
   .option('--json', 'print the report as JSON')
   .option('--no-progress', 'no progress bar')
   .action(
@@ -117,7 +127,8 @@ program
       dir: string,
       paths: string[],
       o: {
-        format: ImportRequest['format']
+        format: ImportRequest['format'] | 'folders'
+        maxFileMb: number
         preset?: ImportRequest['preset']
         classes?: string
         images?: string
@@ -146,7 +157,8 @@ program
         const report = await app.importNow(
           {
             paths,
-            format: o.format,
+            format: o.format === 'folders' ? 'class-folders' : o.format,
+            maxFileMb: o.maxFileMb,
             preset: o.preset,
             classNames: o.classes?.split(',').map((s) => s.trim()),
             seed: o.seed,
@@ -154,6 +166,7 @@ program
           },
           {
             signal: ac.signal,
+            raiseHint: '--max-file-mb',
             onProgress: (p) => {
               if (!bar || p.phase !== 'importing') return
               const payload = { added: p.added, dups: p.duplicates, failed: p.failed }
@@ -175,9 +188,11 @@ program
               `${report.failed.length} failed, ${report.ignored} non-image files ignored) in ${(report.durationMs / 1000).toFixed(1)} s\n`,
           )
           if (report.classesCreated.length)
-            process.stdout.write(`New classes: ${report.classesCreated.join(', ')}\n`)
+            process.stdout.write(`New classes: ${report.classesCreated.map(printable).join(', ')}\n`)
           for (const f of report.failed)
-            process.stdout.write(`  failed: ${f.path}${f.element ? ` (${f.element})` : ''}: ${f.reason}\n`)
+            process.stdout.write(
+              `  failed: ${printable(f.path)}${f.element ? ` (${printable(f.element)})` : ''}: ${printable(f.reason)}\n`,
+            )
         }
         process.exitCode = report.cancelled ? 130 : 0
       } catch (e) {
@@ -224,12 +239,12 @@ program
           return
         }
         process.stdout.write(
-          `Wrote ${x.dir} as ${o.format}: ${x.images} images, ${x.annotations} ` +
+          `Wrote ${printable(x.dir)} as ${o.format}: ${x.images} images, ${x.annotations} ` +
             `${o.format === 'imagefolder' ? 'tagged images' : o.format === 'labelme' ? 'shapes' : 'objects'}` +
             `${o.split ? ` (${o.split} split)` : ''}, ${x.files.length} files\n`,
         )
-        for (const n of x.notes) process.stdout.write(`  note: ${n}\n`)
-        if (x.trainCommand) process.stdout.write(`Train on it with:\n  ${x.trainCommand}\n`)
+        for (const n of x.notes) process.stdout.write(`  note: ${printable(n)}\n`)
+        if (x.trainCommand) process.stdout.write(`Train on it with:\n  ${printable(x.trainCommand)}\n`)
         return
       }
       const app = new SmallsetApp()
@@ -244,12 +259,12 @@ program
       }
       const out = path.resolve(o.out)
       process.stdout.write(
-        `Wrote ${path.join(out, 'annotations.json')}: ${x.images} images, ${x.annotations} annotations` +
-          `${o.split ? ` (${o.split} split)` : ''}\nWrote ${x.images} image files under ${path.join(out, 'images')}\n`,
+        `Wrote ${printable(path.join(out, 'annotations.json'))}: ${x.images} images, ${x.annotations} annotations` +
+          `${o.split ? ` (${o.split} split)` : ''}\nWrote ${x.images} image files under ${printable(path.join(out, 'images'))}\n`,
       )
       if (x.predictions !== null) {
         process.stdout.write(
-          `Wrote ${path.join(out, 'predictions.json')}: ${x.predictions} detections from run ${o.run}\n`,
+          `Wrote ${printable(path.join(out, 'predictions.json'))}: ${x.predictions} detections from run ${o.run}\n`,
         )
         const n = x.imagesWithoutPredictions.count
         if (n)
@@ -281,7 +296,7 @@ program
       )
       return
     }
-    process.stdout.write(`${project.name} (${project.dir})\n${c.images} images\n`)
+    process.stdout.write(`${printable(project.name)} (${printable(project.dir)})\n${c.images} images\n`)
     process.stdout.write(
       `splits: ${
         Object.entries(c.bySplit)
@@ -290,7 +305,7 @@ program
       }\n`,
     )
     process.stdout.write(
-      `classes:\n${c.byClass.map((k) => `  ${k.name}: ${k.count}`).join('\n') || '  none'}\n`,
+      `classes:\n${c.byClass.map((k) => `  ${printable(k.name)}: ${k.count}`).join('\n') || '  none'}\n`,
     )
     process.stdout.write(
       `annotations: ${
@@ -388,7 +403,7 @@ program
         if (event === 'train.started') {
           const e = p as EventPayload<'train.started'>
           backend = e.backend.name
-          if (!o.json) out(`backend: ${e.backend.name} (${e.backend.reason})`)
+          if (!o.json) out(`backend: ${e.backend.name} (${printable(e.backend.reason)})`)
         } else if (event === 'train.epoch') {
           const e = p as EventPayload<'train.epoch'>
           const { metrics, batchLoss: _b, ...m } = e.metrics
@@ -474,7 +489,7 @@ program
                 .map(([k, v]) => `test ${k} ${v.toFixed(3)}`)
                 .join(', ') || 'no test figures') +
           `, ${Math.round(summary.train_samples_per_s ?? 0)} training img/s on ${summary.backend}` +
-          (summary.error ? ` (${summary.error})` : ''),
+          (summary.error ? ` (${printable(summary.error)})` : ''),
       )
     process.exitCode = d.summary.status === 'done' ? 0 : d.summary.status === 'cancelled' ? 130 : 1
   })
@@ -524,7 +539,7 @@ program
       if (det.mask) process.stdout.write(row('mask', det.mask))
       for (const c of det.perClass)
         process.stdout.write(
-          `  ${(names.get(c.classId) ?? `class ${c.classId}`).padEnd(14)} ${String(c.instances).padStart(4)} objects  box AP50 ${c.boxAp50.toFixed(3)}` +
+          `  ${printable(names.get(c.classId) ?? `class ${c.classId}`).padEnd(14)} ${String(c.instances).padStart(4)} objects  box AP50 ${c.boxAp50.toFixed(3)}` +
             (c.maskAp50 !== null ? `  mask AP50 ${c.maskAp50.toFixed(3)}` : '') +
             '\n',
         )
@@ -585,16 +600,16 @@ program
                 ...(p.error && { error: p.error }),
               }) + '\n',
             )
-          } else if (p.error) process.stdout.write(`${p.path}: ${p.error}\n`)
+          } else if (p.error) process.stdout.write(`${printable(p.path)}: ${printable(p.error)}\n`)
           else if (top3)
             process.stdout.write(
-              `${p.path}: ${top3.map((g) => `${g.class} ${(100 * g.score).toFixed(1)}%`).join(', ')}\n`,
+              `${printable(p.path)}: ${top3.map((g) => `${printable(g.class)} ${(100 * g.score).toFixed(1)}%`).join(', ')}\n`,
             )
           else {
-            process.stdout.write(`${p.path}: ${detections!.length} detections\n`)
+            process.stdout.write(`${printable(p.path)}: ${detections!.length} detections\n`)
             for (const d of detections!.filter((x) => x.score >= 0.3))
               process.stdout.write(
-                `  ${d.class} ${d.score.toFixed(3)} at [${d.bbox!.map((v) => v.toFixed(1)).join(', ')}]\n`,
+                `  ${printable(d.class)} ${d.score.toFixed(3)} at [${d.bbox!.map((v) => v.toFixed(1)).join(', ')}]\n`,
               )
           }
         }
@@ -651,7 +666,7 @@ program
     const app = new SmallsetApp()
     try {
       await openDemoProject(app, dir ?? defaultDemoDir(o.kind), resourcesDir(), o.kind)
-      process.stdout.write(`Demo project ready in ${app.projectDir}\n`)
+      process.stdout.write(`Demo project ready in ${printable(app.projectDir ?? '')}\n`)
     } catch (e) {
       fail((e as Error).message)
     } finally {
@@ -674,7 +689,9 @@ program
         preset: o.preset,
         ...(o.seed !== undefined && { seed: o.seed }),
       })
-      process.stdout.write(o.json ? JSON.stringify(summary) + '\n' : `Wrote the scene set to ${out}\n`)
+      process.stdout.write(
+        o.json ? JSON.stringify(summary) + '\n' : `Wrote the scene set to ${printable(out)}\n`,
+      )
     } catch (e) {
       fail((e as Error).message)
     }
@@ -724,7 +741,7 @@ program
       else
         process.stdout.write(
           `\npre-labelled ${end.done - end.failed.length} of ${end.total} image(s) in ${seconds.toFixed(1)} s` +
-            end.failed.map((f) => `\n  image ${f.imageId}: ${f.error}`).join('') +
+            end.failed.map((f) => `\n  image ${f.imageId}: ${printable(f.error)}`).join('') +
             '\n',
         )
     } finally {
@@ -757,7 +774,9 @@ program
       port: o.port,
       token: process.env.SMALLSET_TOKEN,
     })
-    process.stdout.write(`Smallset is serving ${app.projectDir ?? 'no project'}\nOpen ${host.launchUrl}\n`)
+    process.stdout.write(
+      `Smallset is serving ${app.projectDir ? printable(app.projectDir) : 'no project'}\nOpen ${host.launchUrl}\n`,
+    )
     const stop = () => {
       void host.close().then(() => {
         app.close()

@@ -2,6 +2,11 @@ import sharp, { type Metadata } from 'sharp'
 
 /** Longest side of a stored thumbnail. Smaller images are kept at their own size. */
 export const THUMB_SIZE = 160
+/**
+ * The most stored bytes an image may have to serve as its own thumbnail. Past it the image is
+ * re-encoded even when its pixels are few: a 4×4 PNG can carry megabytes of metadata.
+ */
+export const MAX_OWN_THUMB_BYTES = 64 * 1024
 /** Larger than this is refused as a likely decompression bomb (about 12,000 × 12,000). */
 export const MAX_PIXELS = 150_000_000
 
@@ -48,8 +53,27 @@ export interface Decoded {
   height: number
   channels: number
   format: string
-  /** null where the image, as stored, serves as its own thumbnail. */
+  /** null where the image, as stored, serves as its own thumbnail (small in pixels and in bytes). */
   thumb: { mime: string; bytes: Buffer } | null
+}
+
+/**
+ * A thumbnail of an image whose size as shown is `width`×`height`: turned by its EXIF orientation,
+ * shrunk within THUMB_SIZE (WebP) or, where it is that small already, lossless PNG at its own size,
+ * so small images (e.g. 28×28) keep their exact pixels in the grid. sharp writes no metadata.
+ */
+async function encodeThumb(
+  bytes: Buffer,
+  width: number,
+  height: number,
+): Promise<{ mime: string; bytes: Buffer }> {
+  const small = Math.max(width, height) <= THUMB_SIZE
+  const resized = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_PIXELS, animated: false })
+    .rotate()
+    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+  return small
+    ? { mime: 'image/png', bytes: await resized.png().toBuffer() }
+    : { mime: 'image/webp', bytes: await resized.webp({ quality: 80 }).toBuffer() }
 }
 
 /** Formats every browser (and Electron) shows as they are. */
@@ -93,21 +117,15 @@ export async function decodeImage(bytes: Buffer): Promise<Decoded> {
     )
   }
   try {
-    const small = Math.max(width, height) <= THUMB_SIZE
-    const resized = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_PIXELS, animated: false })
-      .rotate()
-      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-    // Small images (e.g. 28×28) stay lossless so their pixels stay exact in the grid.
-    const thumb = await (small ? resized.png() : resized.webp({ quality: 80 })).toBuffer()
+    // Made in every case: decoding in full is what finds truncated files.
+    const thumb = await encodeThumb(bytes, width, height)
     const channels = meta.channels ?? 3
-    const ownThumb = small && BROWSER_FORMATS.has(format) && (meta.orientation ?? 1) === 1
-    return {
-      width,
-      height,
-      channels,
-      format,
-      thumb: ownThumb ? null : { mime: small ? 'image/png' : 'image/webp', bytes: thumb },
-    }
+    const ownThumb =
+      Math.max(width, height) <= THUMB_SIZE &&
+      bytes.length <= MAX_OWN_THUMB_BYTES &&
+      BROWSER_FORMATS.has(format) &&
+      (meta.orientation ?? 1) === 1
+    return { width, height, channels, format, thumb: ownThumb ? null : thumb }
   } catch (e) {
     throw new DecodeError(reasonFor(e))
   }
@@ -136,4 +154,18 @@ export async function displayable(m: {
     .png()
     .toBuffer()
   return { mime: 'image/png', bytes: png }
+}
+
+/**
+ * What a thumbnail request serves: the stored thumbnail, or the image itself where it has none. An
+ * image stored before thumbnails were made for every large file (no thumbnail, yet more than
+ * MAX_OWN_THUMB_BYTES) is re-encoded here rather than served whole; raw pixels become PNG as in
+ * `displayable`.
+ */
+export async function displayableThumb(m: Parameters<typeof displayable>[0]): Promise<{
+  mime: string
+  bytes: Buffer
+}> {
+  if (m.thumbMime || m.format === RAW_FORMAT || m.bytes.length <= MAX_OWN_THUMB_BYTES) return displayable(m)
+  return encodeThumb(m.bytes, m.width, m.height)
 }

@@ -11,7 +11,7 @@ import {
 } from '../../src-shared/api/contract'
 import { APP_VERSION, checkEvent, SmallsetApp, toErrorShape } from '../../src-main/api/app'
 import { LATEST_SCHEMA_VERSION, PROJECT_FILE } from '../../src-main/store/open'
-import { makeTempDir, removeTempDir, writePng } from './helpers/fixtures'
+import { makeTempDir, pngBytes, pngChunk, removeTempDir, writeFile, writePng } from './helpers/fixtures'
 
 let tmp: string
 let app: SmallsetApp
@@ -160,6 +160,7 @@ describe('projects', () => {
       name: 'My Project',
       schemaVersion: LATEST_SCHEMA_VERSION,
       counts: { images: 0, bySplit: {}, byClass: [], byAnnotationKind: {}, byStatus: {} },
+      readOnly: null,
     })
     expect(fs.existsSync(path.join(dir, PROJECT_FILE))).toBe(true)
     const info = ok<{ project: { dir: string } }>(await app.dispatch('app.info', {}))
@@ -396,6 +397,28 @@ describe('images, splits and media through dispatch', () => {
     expect(full).toMatchObject({ mime: 'image/png' })
     expect((full as { etag: string }).etag).not.toBe(t.etag)
     expect(await app.media('image', 12345)).toBeUndefined()
+  })
+
+  it('serves a small re-encoded thumbnail for a tiny image with a 5 MB metadata chunk, old projects too', async () => {
+    await createProject()
+    const png = await pngBytes(31, 4, 4)
+    const text = Buffer.concat([Buffer.from('Comment\0'), Buffer.alloc(5 << 20, 0x61)])
+    const fat = Buffer.concat([png.subarray(0, 33), pngChunk('tEXt', text), png.subarray(33)])
+    writeFile(path.join(tmp, 'src', 'fat.png'), fat)
+    expect((await app.importNow({ paths: [path.join(tmp, 'src')] })).added).toBe(1)
+    const id = ok<{ items: { id: number }[] }>(await app.dispatch('images.list', {})).items[0]!.id
+
+    const thumb = (await app.media('thumb', id)) as { mime: string; bytes: Buffer }
+    expect(thumb.mime).toBe('image/png')
+    expect(thumb.bytes.length).toBeLessThan(10_000)
+    // The full image is still the file as it was imported.
+    expect(((await app.media('image', id)) as { bytes: Buffer }).bytes.equals(fat)).toBe(true)
+
+    // A project imported before thumbnails were always re-encoded: no thumbnail row for it.
+    app.requireDb().prepare('DELETE FROM thumbnails WHERE image_id = ?').run(id)
+    const old = (await app.media('thumb', id)) as { mime: string; bytes: Buffer }
+    expect(old.mime).toBe('image/png')
+    expect(old.bytes.length).toBeLessThan(10_000)
   })
 })
 

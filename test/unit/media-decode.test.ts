@@ -1,14 +1,30 @@
+import crypto from 'node:crypto'
+import zlib from 'node:zlib'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import {
   DecodeError,
   decodeImage,
   displayable,
+  displayableThumb,
+  MAX_OWN_THUMB_BYTES,
   MAX_PIXELS,
   RAW_FORMAT,
   THUMB_SIZE,
 } from '../../src-main/media/decode'
-import { bmpBytes, bombPng, jpegBytes, noisePixels, pngBytes } from './helpers/fixtures'
+import { bmpBytes, bombPng, jpegBytes, noisePixels, pngBytes, pngChunk } from './helpers/fixtures'
+
+/** A real `width`×`height` PNG carrying about 5 MB of metadata in one text chunk, right after IHDR. */
+async function fatPng(chunk: 'tEXt' | 'zTXt', width = 4, height = 4): Promise<Buffer> {
+  const png = await pngBytes(21, width, height)
+  const data =
+    chunk === 'tEXt'
+      ? Buffer.concat([Buffer.from('Comment\0'), Buffer.from(crypto.randomBytes(5 << 19).toString('hex'))])
+      : // Random bytes do not compress: the chunk stays about 5 MB.
+        Buffer.concat([Buffer.from('Comment\0\0'), zlib.deflateSync(crypto.randomBytes(5 << 20))])
+  // Signature (8) and IHDR (25): the text chunk goes next.
+  return Buffer.concat([png.subarray(0, 33), pngChunk(chunk, data), png.subarray(33)])
+}
 
 async function decodeFails(bytes: Buffer): Promise<string> {
   const e = await decodeImage(bytes).then(
@@ -108,6 +124,36 @@ describe('decodeImage', () => {
   it('refuses formats it does not support (BMP contents)', async () => {
     expect(await decodeFails(bmpBytes())).toMatch(/not a recognised image|unsupported format/)
   })
+
+  for (const chunk of ['tEXt', 'zTXt'] as const)
+    it(`re-encodes a tiny PNG with a 5 MB ${chunk} chunk: it is not its own thumbnail`, async () => {
+      const fat = await fatPng(chunk)
+      expect(fat.length).toBeGreaterThan(5_000_000)
+      const d = await decodeImage(fat)
+      expect(d).toMatchObject({ width: 4, height: 4, format: 'png', thumb: { mime: 'image/png' } })
+      expect(d.thumb!.bytes.length).toBeLessThan(10_000)
+      // Metadata stripped, pixels exact.
+      const m = await sharp(d.thumb!.bytes).metadata()
+      expect([m.format, m.width, m.height]).toEqual(['png', 4, 4])
+      expect(m.comments ?? []).toEqual([])
+      const px = (b: Buffer) => sharp(b).removeAlpha().raw().toBuffer()
+      expect((await px(d.thumb!.bytes)).equals(await px(fat))).toBe(true)
+    })
+
+  it('keeps a small image as its own thumbnail only up to MAX_OWN_THUMB_BYTES', async () => {
+    const png = await pngBytes(22, 8, 8)
+    expect(png.length).toBeLessThanOrEqual(MAX_OWN_THUMB_BYTES)
+    expect((await decodeImage(png)).thumb).toBeNull()
+    // Padded with an ancillary chunk to just over the limit: re-encoded.
+    const pad = pngChunk(
+      'tEXt',
+      Buffer.concat([Buffer.from('pad\0'), Buffer.alloc(MAX_OWN_THUMB_BYTES, 0x61)]),
+    )
+    const padded = Buffer.concat([png.subarray(0, 33), pad, png.subarray(33)])
+    const d = await decodeImage(padded)
+    expect(d.thumb?.mime).toBe('image/png')
+    expect(d.thumb!.bytes.length).toBeLessThan(2_000)
+  })
 })
 
 describe('displayable', () => {
@@ -150,5 +196,39 @@ describe('displayable', () => {
       mime: 'image/webp',
       bytes: webp,
     })
+  })
+})
+
+describe('displayableThumb (what a thumbnail request serves)', () => {
+  const media = (bytes: Buffer, format = 'png', width = 4, height = 4) => ({
+    format,
+    width,
+    height,
+    channels: 3,
+    thumbMime: null,
+    bytes,
+  })
+
+  it('re-encodes a stored image with no thumbnail whose bytes are large (a project imported before)', async () => {
+    const fat = await fatPng('tEXt')
+    const out = await displayableThumb(media(fat))
+    expect(out.mime).toBe('image/png')
+    expect(out.bytes.length).toBeLessThan(10_000)
+    const m = await sharp(out.bytes).metadata()
+    expect([m.width, m.height]).toEqual([4, 4])
+  })
+
+  it('passes small stored images, stored thumbnails and raw pixels through as displayable does', async () => {
+    const png = await pngBytes(23, 8, 8)
+    expect(await displayableThumb(media(png, 'png', 8, 8))).toEqual({ mime: 'image/png', bytes: png })
+    const webp = Buffer.from('webp-thumb')
+    expect(await displayableThumb({ ...media(webp, 'jpeg', 800, 800), thumbMime: 'image/webp' })).toEqual({
+      mime: 'image/webp',
+      bytes: webp,
+    })
+    const px = noisePixels(24, 6, 5, 1)
+    const raw = await displayableThumb({ ...media(px, RAW_FORMAT, 6, 5), channels: 1 })
+    expect(raw.mime).toBe('image/png')
+    expect(raw).toEqual(await displayable({ ...media(px, RAW_FORMAT, 6, 5), channels: 1 }))
   })
 })

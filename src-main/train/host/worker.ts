@@ -21,7 +21,33 @@ export type WorkerReply =
 
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
 const ac = new AbortController()
-const send = (m: WorkerReply) => process.send?.(m)
+
+/**
+ * The parent is gone (the app or the CLI died, or was killed): nothing is left to report to. The
+ * job is cancelled (it stops within a batch; its checkpoints stay, so the run can be resumed) and
+ * the process leaves quietly, at the latest after a grace period, instead of crashing on a write to
+ * the closed channel.
+ */
+let orphaned = false
+function parentGone(): void {
+  if (orphaned) return
+  orphaned = true
+  ac.abort()
+  setTimeout(() => process.exit(0), 10_000).unref()
+}
+
+// With a callback, a send on a closed channel reports to it instead of throwing on the process
+// (ERR_IPC_CHANNEL_CLOSED, EPIPE as an uncaught 'error' event).
+const send = (m: WorkerReply) => {
+  if (!process.connected) return parentGone()
+  process.send?.(m, undefined, undefined, (e: Error | null) => {
+    if (e) parentGone()
+  })
+}
+
+// stdout and stderr are inherited: when what they led to (the parent's terminal or pipe) is gone,
+// writes fail with EPIPE. Nothing can be said there any more; that is no reason to crash.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 
 process.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'cancel') {
@@ -48,11 +74,10 @@ process.on('message', (msg: WorkerRequest) => {
   job
     .catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }))
     .finally(() => {
-      process.disconnect?.()
+      if (process.connected) process.disconnect?.()
       // Dawn for Node (the WebGPU backend) keeps the process alive on its own: leave explicitly,
       // once the messages above are flushed.
       setTimeout(() => process.exit(0), 50).unref()
     })
 })
-// The parent went away: nothing left to report to.
-process.on('disconnect', () => ac.abort())
+process.on('disconnect', parentGone)
