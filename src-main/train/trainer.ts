@@ -57,6 +57,13 @@ export interface TrainOptions {
   monitor?: { metric: string; mode: 'min' | 'max' }
   /** Skip an epoch's last, smaller batch (batch statistics are poor on a handful of samples). */
   dropLast?: boolean
+  /**
+   * Before each evaluation, set every batch-norm layer's moving mean and variance to the average of
+   * the statistics of up to `batches` training batches under the current weights ("precise BN").
+   * With few steps an epoch, the moving averages otherwise trail weights that have long moved on,
+   * and the model evaluates at chance. Not used with `ema` (the averaged weights carry their own).
+   */
+  batchNormRefresh?: { batches: number } | null
 }
 
 export interface BatchProgress {
@@ -158,6 +165,54 @@ class WeightAverage {
     const next = tf.tidy(() => this.shadow.map((s, i) => s.mul(d).add(weights[i]!.mul(1 - d))))
     tf.dispose(this.shadow)
     this.shadow = next
+  }
+}
+
+/** Every batch-norm layer of a model, in nested models too. */
+export function batchNormLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const out: tf.layers.Layer[] = []
+  const visit = (layers: tf.layers.Layer[]) => {
+    for (const l of layers) {
+      if (l.getClassName() === 'BatchNormalization') out.push(l)
+      else if (l instanceof tf.LayersModel) visit(l.layers)
+    }
+  }
+  visit(model.layers)
+  return out
+}
+
+/**
+ * Precise BN (see TrainOptions.batchNormRefresh): forward passes in training mode over a seeded set
+ * of training batches, with each layer's momentum set so its moving statistics become the plain
+ * average over those batches; the momenta are put back after. The weights do not change.
+ */
+async function refreshBatchNorm<B>(
+  model: tf.LayersModel,
+  task: TrainTask<B>,
+  o: TrainOptions,
+  epoch: number,
+  batches: number,
+): Promise<void> {
+  const layers = batchNormLayers(model) as unknown as { momentum: number }[]
+  if (!layers.length) return
+  const momenta = layers.map((l) => l.momentum)
+  const count = task.trainCount
+  // Its own order and randomness, so the training epoch's are untouched (and resume repeats this).
+  const order = epochOrder(count, o.seed + 104_729, epoch)
+  const rand = seededRandom(o.seed * 131 + epoch)
+  const n = Math.min(batches, Math.floor(count / o.batchSize) || 1)
+  try {
+    for (let k = 0; k < n; k++) {
+      for (const l of layers) l.momentum = k / (k + 1)
+      const idx = order.subarray(k * o.batchSize, Math.min((k + 1) * o.batchSize, count))
+      const batch = task.batch(idx, rand, epoch)
+      tf.tidy(() => {
+        task.loss(model, batch)
+      })
+      if (k % 8 === 7) await breathe()
+    }
+  } finally {
+    layers.forEach((l, i) => (l.momentum = momenta[i]!))
   }
 }
 
@@ -276,6 +331,7 @@ export async function train<B>(
     }
     if (cancelled) break
     const seconds = (now() - t0) / 1000
+    if (o.batchNormRefresh && !ema) await refreshBatchNorm(model, task, o, epoch, o.batchNormRefresh.batches)
     const evaluated = ema
       ? await withWeights(model, ema.shadow, () => task.evaluate(model, epoch))
       : await task.evaluate(model, epoch)

@@ -111,6 +111,8 @@ export function classifyOptions(c: ClassifyConfigParsed): TrainOptions {
     seed: c.seed,
     optimizer: { kind: c.optimizer, learningRate: c.learningRate, momentum: c.momentum },
     earlyStopping: c.earlyStopping,
+    // A no-op for models without batch norm; with it, small projects evaluate as they train.
+    batchNormRefresh: { batches: 50 },
   }
 }
 
