@@ -154,8 +154,16 @@ export function ProjectShell({
           classes={classes}
           onChanged={changed}
           onImport={() => setDialog('import')}
-          onOpenImage={(imageId) => setView({ kind: 'annotate', imageId })}
-          onReviewImage={openWithRun}
+          onOpenImage={(imageId) =>
+            readOnly
+              ? setError('This project is open read-only, so the editor is off.')
+              : setView({ kind: 'annotate', imageId })
+          }
+          onReviewImage={(imageId, runId) =>
+            readOnly
+              ? setError('This project is open read-only, so the editor is off.')
+              : openWithRun(imageId, runId)
+          }
         />
       )}
       {view.kind === 'annotate' && (
