@@ -152,6 +152,8 @@ export const events = {
     jobId: z.string(),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
+  /** How far an export is: images dealt with, out of the images it writes (`dir` as requested). */
+  'export.progress': z.object({ dir: z.string(), done: z.number().int(), total: z.number().int() }),
   ...annotateEvents,
   ...trainEvents,
 } as const

@@ -37,7 +37,7 @@ import { getMeta } from '../../store/repos/meta'
 import { getDetections, getRunRow } from '../../store/repos/runs'
 import { RAW_FORMAT } from '../decode'
 import { errnoReason } from '../scan'
-import { imageFileBytes, prepareExportDir } from './common'
+import { exportProgress, imageFileBytes, prepareExportDir, type OnExportProgress } from './common'
 import {
   checkedShape,
   type FormatScan,
@@ -522,7 +522,11 @@ function chunks<T>(xs: readonly T[], n = 500): T[][] {
  * test-split detections in COCO's results format. Image-level class tags and regions without a class
  * have no COCO form and are left out.
  */
-export async function exportCoco(db: DB, req: ExportCocoRequest): Promise<ExportCocoResult> {
+export async function exportCoco(
+  db: DB,
+  req: ExportCocoRequest,
+  onProgress?: OnExportProgress,
+): Promise<ExportCocoResult> {
   const dir = path.resolve(req.dir)
   if (req.runId !== undefined) {
     const run = getRunRow(db, req.runId)
@@ -539,7 +543,9 @@ export async function exportCoco(db: DB, req: ExportCocoRequest): Promise<Export
   const byId = new Map(rows.map((r) => [r.id, r]))
   const imageFiles: string[] = []
   const images: CocoImage[] = []
+  const tick = exportProgress(rows.length, onProgress)
   for (const im of rows) {
+    tick()
     const bytes = await imageFileBytes(db, im)
     if (!bytes) continue
     const name = exportFileName(im)

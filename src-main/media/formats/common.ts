@@ -103,6 +103,24 @@ export async function rawToPng(
   return (channels <= 2 ? img.toColourspace('b-w') : img).png().toBuffer()
 }
 
+/** Told how many of an export's images are done, out of how many. */
+export type OnExportProgress = (done: number, total: number) => void
+
+/** One tick per image an export has dealt with; reports at most every 100 ms, and always the last. */
+export function exportProgress(total: number, on?: OnExportProgress): () => void {
+  let done = 0
+  let last = 0
+  on?.(0, total)
+  return () => {
+    done++
+    const now = Date.now()
+    if (on && (done === total || now - last >= 100)) {
+      last = now
+      on(done, total)
+    }
+  }
+}
+
 /** An image's bytes as a file holds them: the stored bytes, or raw (IDX) pixels as PNG; null when gone. */
 export async function imageFileBytes(db: DB, im: ImageExportRow): Promise<Buffer | null> {
   const stored = getImageBytes(db, im.id)

@@ -20,7 +20,15 @@ import { regionsForExport, tagsForExport } from '../../store/repos/annotations'
 import { listClasses } from '../../store/repos/classes'
 import { imagesForExport } from '../../store/repos/images'
 import { exportFileName } from './coco'
-import { ExportNotes, imageFileBytes, prepareExportDir, shellWord, writeOut } from './common'
+import {
+  ExportNotes,
+  exportProgress,
+  imageFileBytes,
+  prepareExportDir,
+  shellWord,
+  writeOut,
+  type OnExportProgress,
+} from './common'
 
 /** Split folders, in the order written; each reads back as its split (../scan.ts splitFromName). */
 const SPLITS: readonly Split[] = ['train', 'val', 'test']
@@ -74,6 +82,7 @@ function classFolders(
 export async function exportImageFolder(
   db: DB,
   req: Omit<ExportDatasetRequest, 'format'>,
+  onProgress?: OnExportProgress,
 ): Promise<ExportDatasetResult> {
   const dir = path.resolve(req.dir)
   const tags = tagsForExport(db, req.split)
@@ -98,9 +107,11 @@ export async function exportImageFolder(
   const present = new Map<Split, Set<number>>()
   let images = 0
   const rows = imagesForExport(db, req.split)
+  const tick = exportProgress(rows.length, onProgress)
   for (const split of SPLITS)
     for (const im of rows) {
       if (im.split !== split) continue
+      tick()
       const cls = tagOf.get(im.id)
       if (cls === undefined) {
         notes.add('{n} images without a class tag were left out: ImageFolder holds one class per image')

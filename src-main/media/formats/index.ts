@@ -24,6 +24,7 @@ import { exportImageFolder } from './imagefolder'
 import { labelmeFormat } from './labelme'
 import { vocFormat } from './voc'
 import { yoloFormat } from './yolo'
+import type { OnExportProgress } from './common'
 import type { FormatScan, ScanOptions } from './types'
 
 export * from './types'
@@ -35,8 +36,8 @@ export interface FormatModule<ExportReq = never, ExportRes = never> {
   recognise(path: string): Promise<boolean>
   /** Reads a source into import units; bad files and parts become report rows, never exceptions. */
   scan(path: string, opts?: ScanOptions): Promise<FormatScan>
-  /** Writes the open project (or part of it) in this format. */
-  export?(db: DB, req: ExportReq): Promise<ExportRes>
+  /** Writes the open project (or part of it) in this format, telling `onProgress` how far it is. */
+  export?(db: DB, req: ExportReq, onProgress?: OnExportProgress): Promise<ExportRes>
 }
 
 type DatasetExport = FormatModule<Omit<ExportDatasetRequest, 'format'>, ExportDatasetResult>
@@ -67,16 +68,24 @@ export function formatModule<F extends RegistryFormat>(name: F): (typeof FORMATS
 }
 
 /** Writes the project (or one split) in one of `export.dataset`'s formats. */
-export function exportDataset(db: DB, req: ExportDatasetRequest): Promise<ExportDatasetResult> {
+export function exportDataset(
+  db: DB,
+  req: ExportDatasetRequest,
+  onProgress?: OnExportProgress,
+): Promise<ExportDatasetResult> {
   const { format, ...rest } = req
   const writers: Record<
     DatasetExportFormat,
-    (db: DB, r: Omit<ExportDatasetRequest, 'format'>) => Promise<ExportDatasetResult>
+    (
+      db: DB,
+      r: Omit<ExportDatasetRequest, 'format'>,
+      onProgress?: OnExportProgress,
+    ) => Promise<ExportDatasetResult>
   > = {
     yolo: FORMATS.yolo.export,
     voc: FORMATS.voc.export,
     labelme: FORMATS.labelme.export,
     imagefolder: exportImageFolder,
   }
-  return writers[format](db, rest)
+  return writers[format](db, rest, onProgress)
 }

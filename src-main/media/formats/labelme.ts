@@ -53,6 +53,8 @@ import {
   regionsByImage,
   writableRegions,
   writeOut,
+  exportProgress,
+  type OnExportProgress,
 } from './common'
 import { checkedShape, type FormatScan, type ImportUnit, type UnitAnnotation } from './types'
 
@@ -438,6 +440,7 @@ function labelmeShapes(
 export async function exportLabelme(
   db: DB,
   req: Omit<ExportDatasetRequest, 'format'>,
+  onProgress?: OnExportProgress,
 ): Promise<ExportDatasetResult> {
   const dir = path.resolve(req.dir)
   const all = regionsForExport(db, req.split)
@@ -452,9 +455,11 @@ export async function exportLabelme(
   let images = 0
   let annotations = 0
   const rows = imagesForExport(db, req.split)
+  const tick = exportProgress(rows.length, onProgress)
   for (const split of EXPORT_SPLITS)
     for (const im of rows) {
       if (im.split !== split) continue
+      tick()
       const bytes = await imageFileBytes(db, im)
       if (!bytes) continue
       const name = exportFileName(im)

@@ -41,6 +41,8 @@ import {
   regionsByImage,
   writableRegions,
   writeOut,
+  exportProgress,
+  type OnExportProgress,
 } from './common'
 import { checkedShape, type FormatScan, type UnitAnnotation } from './types'
 
@@ -236,6 +238,7 @@ const builder = new XMLBuilder({ format: true, indentBy: '  ', suppressEmptyNode
 export async function exportVoc(
   db: DB,
   req: Omit<ExportDatasetRequest, 'format'>,
+  onProgress?: OnExportProgress,
 ): Promise<ExportDatasetResult> {
   const dir = path.resolve(req.dir)
   const all = regionsForExport(db, req.split)
@@ -255,7 +258,10 @@ export async function exportVoc(
   const lists = new Map<Split, string[]>()
   let images = 0
   let annotations = 0
-  for (const im of imagesForExport(db, req.split)) {
+  const rows = imagesForExport(db, req.split)
+  const tick = exportProgress(rows.length, onProgress)
+  for (const im of rows) {
+    tick()
     const bytes = await imageFileBytes(db, im)
     if (!bytes) continue
     const name = exportFileName(im)

@@ -51,6 +51,8 @@ import {
   regionsByImage,
   writableRegions,
   writeOut,
+  exportProgress,
+  type OnExportProgress,
 } from './common'
 import { checkedShape, type FormatScan, type ImportUnit, type UnitAnnotation } from './types'
 
@@ -460,6 +462,7 @@ function yoloLines(
 export async function exportYolo(
   db: DB,
   req: Omit<ExportDatasetRequest, 'format'>,
+  onProgress?: OnExportProgress,
 ): Promise<ExportDatasetResult> {
   const dir = path.resolve(req.dir)
   const all = regionsForExport(db, req.split)
@@ -476,7 +479,10 @@ export async function exportYolo(
   const splits = new Set<Split>()
   let images = 0
   let annotations = 0
-  for (const im of imagesForExport(db, req.split)) {
+  const rows = imagesForExport(db, req.split)
+  const tick = exportProgress(rows.length, onProgress)
+  for (const im of rows) {
+    tick()
     const bytes = await imageFileBytes(db, im)
     if (!bytes) continue
     const name = exportFileName(im)

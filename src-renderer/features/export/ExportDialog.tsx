@@ -7,7 +7,7 @@ import {
   type ExportDatasetResult,
 } from '../../../src-shared/api/exchange'
 import { SPLITS, type Split } from '../../../src-shared/domain/types'
-import { call } from '../../app/api-client'
+import { api, call } from '../../app/api-client'
 import { flushAnnotationEdits } from '../annotate/pending'
 
 type Format = 'coco' | DatasetExportFormat
@@ -49,6 +49,7 @@ export function ExportDialog({ project, onClose }: { project: ProjectSummary; on
   const [dirEdited, setDirEdited] = useState(false)
   const [running, setRunning] = useState(false)
   const [elapsed, setElapsed] = useState(0)
+  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null)
   const [written, setWritten] = useState<Written | null>(null)
   const [error, setError] = useState<string | null>(null)
   const started = useRef(0)
@@ -56,8 +57,14 @@ export function ExportDialog({ project, onClose }: { project: ProjectSummary; on
   useEffect(() => {
     if (!running) return
     const t = setInterval(() => setElapsed((Date.now() - started.current) / 1000), 200)
-    return () => clearInterval(t)
-  }, [running])
+    const off = api.on('export.progress', (p) => {
+      if (p.dir === dir.trim()) setProgress({ done: p.done, total: p.total })
+    })
+    return () => {
+      clearInterval(t)
+      off()
+    }
+  }, [running, dir])
 
   const pick = (f: Format) => {
     setFormat(f)
@@ -68,6 +75,7 @@ export function ExportDialog({ project, onClose }: { project: ProjectSummary; on
     setError(null)
     setWritten(null)
     setRunning(true)
+    setProgress(null)
     started.current = Date.now()
     setElapsed(0)
     try {
@@ -165,11 +173,16 @@ export function ExportDialog({ project, onClose }: { project: ProjectSummary; on
         )}
         {running && (
           <div className="progress" data-testid="export-progress">
-            <div className="bar indeterminate">
-              <div />
+            <div className={progress?.total ? 'bar' : 'bar indeterminate'}>
+              <div
+                style={progress?.total ? { width: `${(100 * progress.done) / progress.total}%` } : undefined}
+              />
             </div>
             <span>
-              Writing {project.counts.images.toLocaleString('en')} images… {elapsed.toFixed(1)} s
+              {progress
+                ? `Written ${progress.done.toLocaleString('en')} of ${progress.total.toLocaleString('en')} images…`
+                : `Writing ${project.counts.images.toLocaleString('en')} images…`}{' '}
+              {elapsed.toFixed(1)} s
             </span>
           </div>
         )}
