@@ -389,6 +389,7 @@ export async function runImport(
             geometry: r.shape.geometry,
             z,
             crowd: r.crowd,
+            ...(r.attributes && { attributes: r.attributes }),
           })),
         )
       })

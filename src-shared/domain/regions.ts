@@ -47,6 +47,10 @@ export const BoxShape = z.object({ kind: z.literal('box'), geometry: BoxGeometry
 export const PolygonShape = z.object({ kind: z.literal('polygon'), geometry: PolygonGeometry })
 export const MaskShape = z.object({ kind: z.literal('mask'), geometry: MaskGeometry })
 /** A region's kind and geometry. */
+/** What a source says of a region beyond its shape and class (VOC's truncated, occluded, pose). */
+export const RegionAttributes = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+export type RegionAttributes = z.infer<typeof RegionAttributes>
+
 export const RegionShape = z.discriminatedUnion('kind', [BoxShape, PolygonShape, MaskShape])
 export type RegionShape =
   | { kind: 'box'; geometry: BoxGeom }

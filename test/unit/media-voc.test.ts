@@ -34,6 +34,8 @@ interface Obj {
   box: [number | string, number | string, number | string, number | string]
   difficult?: 0 | 1
   truncated?: 0 | 1
+  occluded?: 0 | 1
+  pose?: string
 }
 
 /** An annotation file as the VOC devkit writes it (tabs, a <source> block, <pose>, <truncated>). */
@@ -42,8 +44,8 @@ function vocXml(file: string, w: number, h: number, objects: Obj[]): string {
     .map(
       (o) => `\t<object>
 \t\t<name>${o.name}</name>
-\t\t<pose>Unspecified</pose>
-\t\t<truncated>${o.truncated ?? 0}</truncated>
+\t\t<pose>${o.pose ?? 'Unspecified'}</pose>
+\t\t<truncated>${o.truncated ?? 0}</truncated>${o.occluded === undefined ? '' : `\n\t\t<occluded>${o.occluded}</occluded>`}
 \t\t<difficult>${o.difficult ?? 0}</difficult>
 \t\t<bndbox>
 \t\t\t<xmin>${o.box[0]}</xmin>
@@ -79,7 +81,7 @@ async function tinySet(root: string): Promise<string> {
     writeFile(path.join(root, 'Annotations', `${id}.xml`), xml)
   }
   await put('000001', 40, 30, [
-    { name: 'dog', box: [1, 1, 40, 30], truncated: 1 },
+    { name: 'dog', box: [1, 1, 40, 30], truncated: 1, occluded: 1, pose: 'Left' },
     { name: 'cat', box: [5, 6, 14, 11], difficult: 1 },
   ])
   await put('000002', 40, 30, [{ name: 'cat', box: [11, 3, 30, 22] }], true)
@@ -220,7 +222,7 @@ describe('VOC export', () => {
     expect(list('test')).toHaveLength(1)
     expect(list('trainval')).toHaveLength(4)
 
-    // The same integer boxes as the source, and difficult kept.
+    // The same integer boxes as the source, and difficult, truncated, occluded and pose kept.
     const parser = new XMLParser({ isArray: (_n, j) => j === 'annotation.object' })
     const objects = (file: string) =>
       (
@@ -232,8 +234,9 @@ describe('VOC export', () => {
     expect(objects(path.join(out, 'Annotations', first))).toEqual([
       {
         name: 'dog',
-        pose: 'Unspecified',
-        truncated: 0,
+        pose: 'Left',
+        truncated: 1,
+        occluded: 1,
         difficult: 0,
         bndbox: { xmin: 1, ymin: 1, xmax: 40, ymax: 30 },
       },
@@ -253,6 +256,17 @@ describe('VOC export', () => {
     const key = (i: { hash: string; split: string; status: string }) => `${i.hash}|${i.split}|${i.status}`
     expect(storedImages(db2).map(key).sort()).toEqual(storedImages(db).map(key).sort())
     expectSameRegions(storedRegions(db), storedRegions(db2), 1e-6, expect)
+    const attributes = (d: typeof db) =>
+      (
+        d.prepare('SELECT attributes FROM annotations WHERE attributes IS NOT NULL').all() as {
+          attributes: string
+        }[]
+      ).map((r) => JSON.parse(r.attributes) as unknown)
+    // Every object says truncated (0 or 1); the dog also occluded and its pose.
+    expect(attributes(db)).toHaveLength(5)
+    expect(attributes(db)).toContainEqual({ truncated: 1, occluded: 1, pose: 'Left' })
+    expect(attributes(db).filter((a) => JSON.stringify(a) === '{"truncated":0}')).toHaveLength(4)
+    expect(attributes(db2)).toEqual(attributes(db))
   })
 
   it('polygons become bounding boxes (noted); a tags-only project is refused', async () => {

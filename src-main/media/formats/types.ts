@@ -4,7 +4,12 @@
  */
 import type { ImportFailure } from '../../../src-shared/api/contract'
 import type { Size } from '../../../src-shared/domain/geometry'
-import { clampShape, shapeProblem, type RegionShape } from '../../../src-shared/domain/regions'
+import {
+  clampShape,
+  shapeProblem,
+  type RegionAttributes,
+  type RegionShape,
+} from '../../../src-shared/domain/regions'
 import type { ImageStatus, Split } from '../../../src-shared/domain/types'
 
 /** A region ready to store: clamped into its image and checked as the editor's saves are. */
@@ -12,6 +17,8 @@ export interface UnitRegion {
   className: string
   shape: RegionShape
   crowd: boolean
+  /** What the source says of the region beyond shape and class, kept for export (VOC's truncated...). */
+  attributes?: RegionAttributes
 }
 
 /** One annotation of a unit, read at a given image size: its region, or why it is skipped. */

@@ -7,8 +7,8 @@
  * in ../JPEGImages). Each `<object>` with a `<bndbox>` becomes a box. VOC boxes are 1-based pixel
  * indices, both ends included: the box covers pixels xmin..xmax, so its edges are xmin − 1 and xmax.
  * `difficult` = 1 becomes the crowd flag: VOC evaluation ignores difficult objects as COCO ignores crowd
- * regions. `truncated`, `occluded` and `pose` are NOT stored (the store has no per-region attributes);
- * export writes truncated 0 and pose Unspecified. Each malformed file (with its line) and bad object
+ * regions. `truncated`, `occluded` and `pose` are kept as the region's attributes, and export writes
+ * them back (truncated 0 and pose Unspecified where a region has none). Each malformed file (with its line) and bad object
  * becomes a report row, and the rest comes in.
  *
  * Out: `Annotations/<name>.xml`, `JPEGImages/<name>` (the stored bytes: PNGs stay PNG, and the XML's
@@ -19,7 +19,7 @@ import path from 'node:path'
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser'
 import type { ExportDatasetRequest, ExportDatasetResult } from '../../../src-shared/api/exchange'
 import type { Size } from '../../../src-shared/domain/geometry'
-import { shapeBounds } from '../../../src-shared/domain/regions'
+import { shapeBounds, type RegionAttributes } from '../../../src-shared/domain/regions'
 import type { Split } from '../../../src-shared/domain/types'
 import type { DB } from '../../store/open'
 import { regionsForExport, type ExportRegion } from '../../store/repos/annotations'
@@ -119,13 +119,28 @@ interface PendingObject {
   box: [number, number, number, number] | null
   problem: string | null
   difficult: boolean
+  attributes: RegionAttributes
 }
 
 function readObject(o: unknown, i: number): PendingObject {
   const obj = isObj(o) ? o : {}
   const name = str(obj.name)
   const element = `object ${i + 1}${name ? ` (${name})` : ''}`
-  const p: PendingObject = { element, name, box: null, problem: null, difficult: str(obj.difficult) === '1' }
+  const attributes: RegionAttributes = {}
+  for (const k of ['truncated', 'occluded'] as const) {
+    const v = str(obj[k])
+    if (v === '0' || v === '1') attributes[k] = Number(v)
+  }
+  const pose = str(obj.pose)
+  if (pose && pose !== 'Unspecified') attributes.pose = pose
+  const p: PendingObject = {
+    element,
+    name,
+    box: null,
+    problem: null,
+    difficult: str(obj.difficult) === '1',
+    attributes,
+  }
   if (!name) return { ...p, problem: 'object has no <name>' }
   const b = obj.bndbox
   if (!isObj(b)) return { ...p, problem: 'object has no <bndbox>' }
@@ -161,7 +176,14 @@ function objectAnnotation(o: PendingObject, { width: W, height: H }: Size, xml: 
   }
   const checked = checkedShape(shape, { width: W, height: H })
   if ('problem' in checked) return fail(checked.problem)
-  return { region: { className: o.name, shape: checked.shape, crowd: o.difficult } }
+  return {
+    region: {
+      className: o.name,
+      shape: checked.shape,
+      crowd: o.difficult,
+      ...(Object.keys(o.attributes).length && { attributes: o.attributes }),
+    },
+  }
 }
 
 /** Reads a VOC folder (or one XML file) into import units, one per annotation file, in name order. */
@@ -280,8 +302,9 @@ export async function exportVoc(
       const [x0, y0, x1, y1] = edges.map(Math.round) as [number, number, number, number]
       return {
         name: names.get(r.classId!)!,
-        pose: 'Unspecified',
-        truncated: 0,
+        pose: typeof r.attributes.pose === 'string' ? r.attributes.pose : 'Unspecified',
+        truncated: r.attributes.truncated === 1 ? 1 : 0,
+        ...(r.attributes.occluded !== undefined && { occluded: r.attributes.occluded === 1 ? 1 : 0 }),
         difficult: r.difficult ? 1 : 0,
         bndbox: { xmin: x0 + 1, ymin: y0 + 1, xmax: Math.max(x1, x0 + 1), ymax: Math.max(y1, y0 + 1) },
       }

@@ -12,6 +12,7 @@ import {
   type ModelSource,
   type Origin,
   type RegionProps,
+  RegionAttributes,
 } from '../../../src-shared/domain/regions'
 import type { ImageStatus, Split } from '../../../src-shared/domain/types'
 import type { DB } from '../open'
@@ -220,12 +221,24 @@ export function saveAnnotations(db: DB, batch: SaveBatch, keyIds?: KeyIds): Save
 // ---------------------------------------------------------------- exporting
 
 /** A stored region as an export reads it: its shape parsed, its class, and whether it is a crowd. */
+function readAttributes(text: string | null): RegionAttributes {
+  if (!text) return {}
+  try {
+    const parsed = RegionAttributes.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : {}
+  } catch {
+    return {}
+  }
+}
+
 export interface ExportRegion {
   id: number
   imageId: number
   classId: number | null
   crowd: boolean
   shape: RegionShape
+  /** What the source gave beyond shape and class (see NewRegion.attributes); {} where nothing. */
+  attributes: RegionAttributes
 }
 
 /**
@@ -233,7 +246,7 @@ export interface ExportRegion {
  * geometry does not read as their kind are left out, as the editor leaves them out.
  */
 export function regionsForExport(db: DB, split?: Split): ExportRegion[] {
-  const sql = `SELECT a.id, a.image_id AS imageId, a.class_id AS classId, a.kind, a.geometry, a.crowd
+  const sql = `SELECT a.id, a.image_id AS imageId, a.class_id AS classId, a.kind, a.geometry, a.crowd, a.attributes
      FROM annotations a JOIN images i ON i.id = a.image_id
      WHERE a.kind IN ('box', 'polygon', 'mask')${split ? ' AND i.split = ?' : ''}
      ORDER BY a.image_id, a.z, a.id`
@@ -244,6 +257,7 @@ export function regionsForExport(db: DB, split?: Split): ExportRegion[] {
     kind: RegionShape['kind']
     geometry: string
     crowd: number
+    attributes: string | null
   }[]
   const out: ExportRegion[] = []
   for (const r of rows) {
@@ -261,6 +275,7 @@ export function regionsForExport(db: DB, split?: Split): ExportRegion[] {
       classId: r.classId,
       crowd: r.crowd === 1,
       shape: shape.data as RegionShape,
+      attributes: readAttributes(r.attributes),
     })
   }
   return out

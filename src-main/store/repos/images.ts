@@ -1,6 +1,7 @@
 import { ApiError } from '../../../src-shared/api/contract'
 import type { ImageMeta, ImageStatus, Split } from '../../../src-shared/domain/types'
 import { stratifiedSplit, type SplitRatiosLike } from '../../../src-shared/domain/splits'
+import type { RegionAttributes } from '../../../src-shared/domain/regions'
 import type { DB } from '../open'
 import { stmt } from '../statements'
 
@@ -39,6 +40,8 @@ export interface NewRegion {
   z: number
   /** A COCO crowd region (iscrowd 1). */
   crowd: boolean
+  /** What the source says of it beyond shape and class (VOC's truncated, occluded, pose). */
+  attributes?: RegionAttributes
 }
 
 /** Writes one image, its bytes, thumbnail, tag and regions; null when its hash is already stored. */
@@ -78,10 +81,19 @@ function insertOne(db: DB, im: NewImage, regions: readonly NewRegion[]): number 
   if (regions.length) {
     const ins = stmt(
       db,
-      `INSERT INTO annotations (image_id, class_id, kind, geometry, z, origin, crowd)
-       VALUES (?, ?, ?, ?, ?, 'import', ?)`,
+      `INSERT INTO annotations (image_id, class_id, kind, geometry, z, origin, crowd, attributes)
+       VALUES (?, ?, ?, ?, ?, 'import', ?, ?)`,
     )
-    for (const r of regions) ins.run(id, r.classId, r.kind, JSON.stringify(r.geometry), r.z, r.crowd ? 1 : 0)
+    for (const r of regions)
+      ins.run(
+        id,
+        r.classId,
+        r.kind,
+        JSON.stringify(r.geometry),
+        r.z,
+        r.crowd ? 1 : 0,
+        r.attributes && Object.keys(r.attributes).length ? JSON.stringify(r.attributes) : null,
+      )
   }
   return id
 }
