@@ -49,10 +49,13 @@ const MAX_DISCARD = 16 << 20
 const TICKET_TTL_MS = 60_000
 const MAX_TICKETS = 64
 /**
- * Bytes an SSE client may have queued from earlier frames; one that has more is not reading and is
- * disconnected (see broadcast below).
+ * Bytes an SSE client may have queued from earlier frames for SSE_SLOW_MS before it counts as not
+ * reading and is disconnected; past SSE_MAX_BUFFERED_HARD it is disconnected at once (see the
+ * broadcast below). One large frame (an import report with thousands of failures) fits in between.
  */
 export const SSE_MAX_BUFFERED = 1 << 20
+export const SSE_MAX_BUFFERED_HARD = 8 << 20
+export const SSE_SLOW_MS = 5000
 
 const SECURITY_HEADERS: Record<string, string> = {
   // Cross-origin isolation: lets the renderer use SharedArrayBuffer (threaded wasm) later.
@@ -168,20 +171,28 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const tickets = new Map<string, number>()
   const rendererDir = path.resolve(opts.rendererDir)
   const clients = new Set<http.ServerResponse>()
+  /** When each client's queue last went over SSE_MAX_BUFFERED without draining since. */
+  const behindSince = new WeakMap<http.ServerResponse, number>()
   let port = 0
 
   const unsubscribe = opts.app.onEvent((event, payload) => {
     const frame = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`
     for (const c of clients) {
       // Backpressure. A client that does not read would make res.write buffer every frame in
-      // memory, without end. A short burst is fine (it is sent as the socket drains), but a client
-      // with more than SSE_MAX_BUFFERED bytes still queued from earlier frames is not keeping up:
-      // it is disconnected rather than sent a stream with frames silently missing. The page's
-      // EventSource then sees an error and opens a new stream with a fresh ticket (api-client.ts).
-      if (c.writableLength > SSE_MAX_BUFFERED) {
+      // memory, without end. A burst, or one large frame, is fine (it is sent as the socket drains),
+      // but a client whose queue has stayed over SSE_MAX_BUFFERED for SSE_SLOW_MS without draining,
+      // or has passed SSE_MAX_BUFFERED_HARD, is not keeping up: it is disconnected rather than sent
+      // a stream with frames silently missing. The page then opens a new stream with a fresh ticket
+      // (api-client.ts).
+      const queued = c.writableLength
+      const since = queued > SSE_MAX_BUFFERED ? behindSince.get(c) : undefined
+      if (queued > SSE_MAX_BUFFERED_HARD || (since !== undefined && Date.now() - since > SSE_SLOW_MS)) {
         clients.delete(c)
         c.destroy()
-      } else c.write(frame)
+        continue
+      }
+      if (queued > SSE_MAX_BUFFERED && since === undefined) behindSince.set(c, Date.now())
+      c.write(frame)
     }
   })
 
@@ -252,6 +263,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     })
     res.write(': connected\n\n')
     clients.add(res)
+    res.on('drain', () => behindSince.delete(res))
     req.on('close', () => clients.delete(res))
   }
 

@@ -18,7 +18,7 @@ import {
   type NewImage,
 } from '../store/repos/images'
 import { DecodeError, decodeImage, RAW_FORMAT } from './decode'
-import { DEFAULT_MAX_FILE_MB, readRegularFile, ReadError, type ReadOptions } from './read'
+import { DEFAULT_MAX_FILE_MB, ReadCancelled, readRegularFile, ReadError, type ReadOptions } from './read'
 import { formatModule, isRegistryFormat, recognise, type RegistryFormat } from './formats'
 import type { ImportUnit, UnitRegion } from './formats/types'
 import { IdxError, readIdx, type IdxArray } from './idx'
@@ -30,6 +30,8 @@ const CONCURRENCY = 16
 const BATCH = 512
 /** A batch is also written once it has waited this long, so other writers get turns and work is kept. */
 const BATCH_MS = 500
+/** Or once it holds this many bytes, so that no one transaction keeps other writers waiting for long. */
+const BATCH_BYTES = 64 * 2 ** 20
 
 export interface ImportOptions {
   signal?: AbortSignal
@@ -349,6 +351,7 @@ export async function runImport(
 
   let pending: Pending[] = []
   let pendingSince = Date.now()
+  let pendingBytes = 0
   let classesMade = false
   // New classes are made, in order, in the first transaction that writes an image.
   const makeClasses = (made: string[]) => {
@@ -357,7 +360,7 @@ export async function runImport(
   const flush = () => {
     const batch = pending
     pending = []
-    pendingSince = Date.now()
+    pendingBytes = 0
     const made: string[] = []
     db.transaction(() => {
       makeClasses(made)
@@ -427,7 +430,13 @@ export async function runImport(
       if (r.status === 'fulfilled') {
         if (r.value === 'duplicate') duplicates++
         else if (r.value.regions) writeWithRegions(r.value)
-        else pending.push(r.value)
+        else {
+          if (!pending.length) pendingSince = Date.now()
+          pending.push(r.value)
+          pendingBytes += r.value.bytes.length
+        }
+      } else if (r.reason instanceof ReadCancelled) {
+        // Stopped by cancel, not the file's fault: left for a re-run, not reported.
       } else {
         const reason = r.reason instanceof Error ? r.reason.message : String(r.reason)
         const { path, element } = chunk[i]!
@@ -438,6 +447,7 @@ export async function runImport(
     done += chunk.length
     if (
       pending.length >= (opts.batchSize ?? BATCH) ||
+      pendingBytes >= BATCH_BYTES ||
       (pending.length && Date.now() - pendingSince > BATCH_MS)
     ) {
       flush()

@@ -13,6 +13,9 @@ export { DEFAULT_MAX_FILE_MB } from '../../src-shared/api/contract'
 /** Why a file was not read: reported against the file, and never worth a second try. */
 export class ReadError extends Error {}
 
+/** A read stopped by cancel: not the file's fault, so not reported against it. */
+export class ReadCancelled extends ReadError {}
+
 /** What a directory entry or stat is, in words, when it is not a regular file. */
 export function specialKind(st: fs.Stats | fs.Dirent): string | null {
   if (st.isFile()) return null
@@ -79,7 +82,7 @@ export async function readRegularFile(file: string, opts: ReadOptions): Promise<
     let total = 0
     const chunk = Math.min(Math.max(st.size, 1 << 16), 1 << 22)
     for (;;) {
-      if (opts.signal?.aborted) throw new ReadError('cancelled')
+      if (opts.signal?.aborted) throw new ReadCancelled('cancelled')
       const buf = Buffer.allocUnsafe(chunk)
       const { bytesRead } = await handle.read(buf, 0, chunk, null)
       if (bytesRead === 0) break

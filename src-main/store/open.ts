@@ -26,6 +26,9 @@ export function migrate(db: DB, list: readonly Migration[] = migrations): number
   for (const m of list) {
     if (m.version <= current) continue
     db.transaction(() => {
+      // Read again under the write lock: another process opening the project at the same moment
+      // may have run this migration while this one waited.
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return
       db.exec(m.up)
       db.pragma(`user_version = ${m.version}`)
     }).immediate()
@@ -63,7 +66,11 @@ function checkExisting(file: string): void {
     throw new ApiError('project_invalid', `${file} is not a Smallset project: ${why}. It was left untouched.`)
   }
   const size = fs.statSync(file).size
-  if (size === 0) refuse('the file is empty (0 bytes)')
+  if (size === 0)
+    refuse(
+      'the file is empty (0 bytes), as a project whose creation was stopped at once leaves it; ' +
+        'delete it to make a new project there',
+    )
   const head = Buffer.alloc(16)
   const fd = fs.openSync(file, 'r')
   try {
@@ -115,6 +122,9 @@ function readOnlyReason(file: string): string | null {
   return null
 }
 
+/** The largest project read into memory to open it read-only (see openReadOnly). */
+const SNAPSHOT_MAX_BYTES = 2 ** 31 - 1
+
 /** Why each open project was opened read-only (absent: it is writable). */
 const readOnly = new WeakMap<DB, string>()
 
@@ -145,6 +155,14 @@ function openReadOnly(file: string, reason: string): DB {
           'changes not yet in the project file). Open it once where it can be written.',
       )
     }
+    const size = fs.statSync(file).size
+    if (size > SNAPSHOT_MAX_BYTES)
+      throw new ApiError(
+        'project_read_only',
+        `${file} cannot be opened: ${reason}, and at ${(size / 2 ** 30).toFixed(1)} GB it is too large to ` +
+          `read into memory as a snapshot (the limit is 2 GB). Copy the project folder to a disk that can be ` +
+          'written, and open it there.',
+      )
     const bytes = fs.readFileSync(file)
     bytes[18] = 1
     bytes[19] = 1

@@ -46,10 +46,21 @@ interface WebTransport extends SmallsetApi {
 }
 
 /** The web host's transport: HTTP for calls, server-sent events for events, same-origin media. */
+/** The web host's token, once the web transport has read it. */
+let webToken: string | null = null
+
+/**
+ * The headers a request to the web host's API needs (its token), for the rare call that cannot go
+ * through `api.call`: the keepalive save sent as the page closes.
+ */
+export function apiHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return webToken ? { ...extra, [TOKEN_HEADER]: webToken } : extra
+}
+
 function webTransport(): WebTransport {
   const token = launchToken()
-  const headers = (extra: Record<string, string> = {}): Record<string, string> =>
-    token ? { ...extra, [TOKEN_HEADER]: token } : extra
+  webToken = token
+  const headers = apiHeaders
   const post = (pathname: string, init: RequestInit = {}) =>
     fetch(pathname, { method: 'POST', ...init, headers: headers(init.headers as Record<string, string>) })
   /** Reads only media; <img src> and Konva cannot send the token header, so they bring this key. */

@@ -68,10 +68,11 @@ function hash32(text: string): number {
 
 /**
  * Splits images one at a time as an import writes them, stratified by class, so each batch is
- * written with its final splits. Each image goes to a split that is still short of its share of its
- * class (counted over the project's automatically split images, the ones already there included),
- * picked at random in proportion to how short each is, the randomness coming from the image's own
- * content hash and the seed. So:
+ * written with its final splits. Each image goes to a split that is owed at least half an image of
+ * its share of its class (or else the most owed), counted over the project's automatically split
+ * images, the ones already there included; among those it is picked at random in proportion to what
+ * each is owed, the randomness coming from the image's own content hash and the seed. So:
+ * - a class of one or two images puts them in train;
  * - every class's counts stay under one over (and two under) each share at every moment, and end
  *   exact where the ratios divide evenly (20 cats at 80/10/10: 16/2/2);
  * - a given image goes where its place in the import and its hash say; an import killed and re-run
@@ -99,7 +100,11 @@ export class SplitQuota<K> {
     if (!c) this.counts.set(stratum, (c = { train: 0, val: 0, test: 0 }))
     const n = c.train + c.val + c.test + 1
     const keys: Split[] = ['train', 'val', 'test']
-    const short = keys.map((k) => Math.max(0, this.shares[k] * n - c[k]))
+    const owed = keys.map((k) => Math.max(0, this.shares[k] * n - c[k]))
+    // Only splits owed at least half an image take part (else the most owed): a class's first
+    // images go to train, as a rounded split would put them, not to val or test by chance.
+    const most = Math.max(...owed)
+    const short = owed.map((d) => (d >= 0.5 || d === most ? d : 0))
     const total = short.reduce((a, b) => a + b, 0)
     let u = (hash32(`${this.seed >>> 0}:${key}`) / 4294967296) * total
     let pick: Split = keys[short.findIndex((d) => d > 0)]!

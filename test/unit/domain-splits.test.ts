@@ -255,6 +255,17 @@ describe('SplitQuota', () => {
     expect(new Set(val).size).toBeGreaterThan(3)
   })
 
+  it("puts a class's first images in train, as a rounded split would (none lands in val by chance)", () => {
+    for (let i = 0; i < 200; i++) {
+      const q = new SplitQuota<string>(ratios, i)
+      expect([q.next('x', `a${i}`), q.next('x', `b${i}`), q.next('x', `c${i}`)]).toEqual([
+        'train',
+        'train',
+        'train',
+      ])
+    }
+  })
+
   it('sends nothing to a split whose ratio is zero', () => {
     const q = new SplitQuota<string>({ train: 3, val: 0, test: 1 }, 1)
     expect(keys.map((k) => q.next('x', k))).not.toContain('val')

@@ -8,6 +8,7 @@
  * Export writes the same layout, and importing it back gives the same classes, splits and boxes, with
  * the same integer coordinates in the XML.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -202,6 +203,21 @@ describe('bad VOC input', () => {
     ])
     expect(storedRegions(db).map((g) => g.className)).toEqual(['ok'])
   })
+})
+
+describe('special files in a VOC set', () => {
+  it('an annotation file that is a FIFO is reported and skipped, not waited on; the rest imports', async () => {
+    const root = await tinySet(path.join(tmp(), 'VOC2007'))
+    const fifo = path.join(root, 'Annotations', '000005.xml')
+    fs.rmSync(fifo)
+    execFileSync('mkfifo', [fifo])
+    const db = env.newProject()
+    const r = await doImport(db, { paths: [root], format: 'voc' })
+    expect(r.added).toBe(4)
+    expect(r.failed).toContainEqual(
+      expect.objectContaining({ path: fifo, reason: expect.stringMatching(/named pipe/) }),
+    )
+  }, 10_000)
 })
 
 describe('VOC export', () => {

@@ -152,3 +152,15 @@ describe('web transport', () => {
     expect(later).toEqual([{ n: 3 }])
   })
 })
+
+describe('the save sent as the page closes', () => {
+  it('carries the token, as every API call must (before, it was refused with a 401 and the edits lost)', async () => {
+    stubBrowser('http://127.0.0.1:4000/?token=the-token')
+    vi.resetModules()
+    const { saveTransport } = await import('../../src-renderer/features/annotate/transport')
+    await saveTransport.save({ imageId: 1, puts: [] }, { keepalive: true })
+    const save = sent.find((s) => s.url === '/api/call/annotations.save')!
+    expect(save.headers['x-smallset-token']).toBe('the-token')
+    expect(save.headers['Content-Type']).toBe('application/json')
+  })
+})

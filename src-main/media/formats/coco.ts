@@ -37,7 +37,14 @@ import { getMeta } from '../../store/repos/meta'
 import { getDetections, getRunRow } from '../../store/repos/runs'
 import { RAW_FORMAT } from '../decode'
 import { errnoReason } from '../scan'
-import { exportProgress, imageFileBytes, prepareExportDir, type OnExportProgress } from './common'
+import { readRegularFile, ReadError } from '../read'
+import {
+  exportProgress,
+  imageFileBytes,
+  MAX_TEXT_BYTES,
+  prepareExportDir,
+  type OnExportProgress,
+} from './common'
 import {
   checkedShape,
   type FormatScan,
@@ -107,9 +114,9 @@ async function readJson(file: string): Promise<{ doc: unknown } | { failure: str
   }
   let text: string
   try {
-    text = await fs.readFile(file, 'utf8')
+    text = (await readRegularFile(file, { maxBytes: MAX_TEXT_BYTES })).toString('utf8')
   } catch (e) {
-    return { failure: errnoReason(e) }
+    return { failure: e instanceof ReadError ? e.message : errnoReason(e) }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   try {

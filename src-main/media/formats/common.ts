@@ -12,17 +12,24 @@ import type { DB } from '../../store/open'
 import { tagsForExport, type ExportRegion } from '../../store/repos/annotations'
 import { getImageBytes, type ImageExportRow } from '../../store/repos/images'
 import { IMAGE_EXTENSIONS, RAW_FORMAT } from '../decode'
+import { readRegularFile, ReadError } from '../read'
 import { errnoReason } from '../scan'
 
 // ================================================================ reading
 
-/** A text file's contents without a leading UTF-8 byte order mark; or why it could not be read. */
+/** The largest annotation file (JSON, XML, label text) read: about what a JavaScript string holds. */
+export const MAX_TEXT_BYTES = 512 * 2 ** 20
+
+/**
+ * A text file's contents without a leading UTF-8 byte order mark; or why it could not be read. Only
+ * a regular file is read (a FIFO or a link to a device is refused, not waited on), up to MAX_TEXT_BYTES.
+ */
 export async function readText(file: string): Promise<{ text: string } | { failure: string }> {
   try {
-    const text = await fs.readFile(file, 'utf8')
+    const text = (await readRegularFile(file, { maxBytes: MAX_TEXT_BYTES })).toString('utf8')
     return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }
   } catch (e) {
-    return { failure: errnoReason(e) }
+    return { failure: e instanceof ReadError ? e.message : errnoReason(e) }
   }
 }
 
@@ -61,6 +68,7 @@ export async function listFiles(dir: string, keep: (name: string) => boolean): P
       if (e.name.startsWith('.')) continue
       const p = path.join(d, e.name)
       if (e.isDirectory()) await visit(p, depth + 1)
+      // A FIFO, socket or device is listed too: readText refuses it, with its reason, unread.
       else if (keep(e.name)) out.push(p)
     }
   }

@@ -1,6 +1,6 @@
 import type { SaveRequest, SaveResult } from '../../../src-shared/api/annotate'
 import type { Result } from '../../../src-shared/api/contract'
-import { api, transportName } from '../../app/api-client'
+import { api, apiHeaders, transportName } from '../../app/api-client'
 import type { SaveTransport } from '../../editor/autosave'
 
 /** Browsers refuse keepalive requests over 64 KiB (all in flight together); stay under it. */
@@ -19,7 +19,8 @@ export const saveTransport: SaveTransport = {
         try {
           const r = await fetch('/api/call/annotations.save', {
             method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
+            // The token too: the host refuses any API call without it (a cookie no longer carries it).
+            headers: apiHeaders({ 'Content-Type': 'application/json' }),
             body,
             keepalive: true,
           })
