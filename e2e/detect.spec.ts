@@ -179,8 +179,14 @@ test('detection in the app: label, train, watch the flipbook, open an error, acc
   await page.getByTestId('mark-reviewed').click()
   await expect(page.getByTestId('save-status')).toHaveAttribute('data-state', 'saved', { timeout: 10_000 })
   await page.screenshot({ path: testInfo.outputPath('6-prelabelled-accepted.png') })
+  // "Saved" may still show from the save before the accept (autosave waits a moment before it
+  // sends): wait for the store itself, as a loaded machine can be slow to get there.
+  await expect
+    .poll(() => readStore(projectDir).modelLabels.filter((l) => l.imageId === prelabelled), {
+      timeout: 10_000,
+    })
+    .toMatchObject([{ runId }])
   store = readStore(projectDir)
-  expect(store.modelLabels.filter((l) => l.imageId === prelabelled)).toMatchObject([{ runId }])
   expect(store.statuses.get(prelabelled)).toBe('reviewed')
   expect(errors).toEqual([])
 })
