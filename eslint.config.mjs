@@ -211,4 +211,33 @@ export default tseslint.config(
     files: ['src-main/store/**/*.ts'],
     rules: { 'no-restricted-syntax': ['error', immediateTransactions] },
   },
+  // The window's security policies are plain functions: no Electron, no services.
+  {
+    files: ['src-main/window/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/api/**',
+                '**/store/**',
+                '**/train/**',
+                '**/media/**',
+                '**/host/**',
+                '**/project/**',
+                '!**/src-shared/**',
+              ],
+              message: 'window/ is policy: it imports only src-shared and node:path',
+            },
+            {
+              group: ['electron', 'electron/*'],
+              message: 'only src-main/index.ts and preload.ts import Electron',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

@@ -29,7 +29,7 @@ export function toLoaded(r: ImageForEditor): LoadedImage {
   return { meta: r.image, doc: { regions, tag: r.tag, status: r.image.status }, ids, skipped: r.skipped }
 }
 
-/** Loads through an <img> (no CORS needed: Electron's media scheme answers a file:// page this way). */
+/** Loads through an <img> (no CORS needed: Electron's smallset-media: scheme answers the app's own page this way). */
 async function viaImg(url: string): Promise<Picture> {
   const img = new Image()
   img.src = url
