@@ -27,8 +27,10 @@ export function specialKind(st: fs.Stats | fs.Dirent): string | null {
   return 'not a regular file'
 }
 
-function errnoWords(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
+/** Why a file or folder could not be read, in words (ENOENT, ELOOP, EACCES ...). */
+export function errnoReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException
+  switch (err.code) {
     case 'ENOENT':
       return 'file not found (or a broken symlink)'
     case 'ELOOP':
@@ -39,7 +41,7 @@ function errnoWords(e: NodeJS.ErrnoException): string {
     case 'EISDIR':
       return 'is a folder, not a file'
     default:
-      return `unreadable: ${e.message}`
+      return `unreadable: ${err.message}`
   }
 }
 
@@ -64,7 +66,7 @@ export async function readRegularFile(file: string, opts: ReadOptions): Promise<
   try {
     handle = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
   } catch (e) {
-    const err = new ReadError(errnoWords(e as NodeJS.ErrnoException))
+    const err = new ReadError(errnoReason(e))
     Object.assign(err, { code: (e as NodeJS.ErrnoException).code })
     throw err
   }
@@ -94,7 +96,7 @@ export async function readRegularFile(file: string, opts: ReadOptions): Promise<
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
   } catch (e) {
     if (e instanceof ReadError) throw e
-    throw new ReadError(errnoWords(e as NodeJS.ErrnoException))
+    throw new ReadError(errnoReason(e))
   } finally {
     await handle.close()
   }

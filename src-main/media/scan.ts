@@ -4,7 +4,7 @@ import type { ImportFailure, ImportFormat } from '../../src-shared/api/contract'
 import type { Split } from '../../src-shared/domain/types'
 import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './decode'
 import { idxNameParts, isIdxName } from './idx'
-import { specialKind } from './read'
+import { errnoReason, specialKind } from './read'
 
 export type ScanItem =
   | { kind: 'file'; path: string; split: Split | null; className: string | null }
@@ -32,22 +32,6 @@ const SPLIT_NAMES: Record<string, Split> = {
 /** The split a folder or IDX prefix names, if any (`train`, `valid`, `t10k` ...). */
 export function splitFromName(name: string): Split | null {
   return SPLIT_NAMES[name.toLowerCase()] ?? null
-}
-
-/** Why a file or folder could not be read, in words (ENOENT, ELOOP, EACCES ...). */
-export function errnoReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException
-  switch (err.code) {
-    case 'ELOOP':
-      return 'symlink loop: the link points back to itself'
-    case 'ENOENT':
-      return 'file not found (or a broken symlink)'
-    case 'EACCES':
-    case 'EPERM':
-      return 'unreadable: permission denied'
-    default:
-      return `unreadable: ${err.message}`
-  }
 }
 
 interface Found {

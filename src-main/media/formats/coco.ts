@@ -36,15 +36,8 @@ import { imagesForExport, type ImageExportRow } from '../../store/repos/images'
 import { getMeta } from '../../store/repos/meta'
 import { getDetections, getRunRow } from '../../store/repos/runs'
 import { RAW_FORMAT } from '../decode'
-import { errnoReason } from '../scan'
-import { readRegularFile, ReadError } from '../read'
-import {
-  exportProgress,
-  imageFileBytes,
-  MAX_TEXT_BYTES,
-  prepareExportDir,
-  type OnExportProgress,
-} from './common'
+import { errnoReason } from '../read'
+import { exportProgress, imageFileBytes, readText, prepareExportDir, type OnExportProgress } from './common'
 import {
   checkedShape,
   type FormatScan,
@@ -112,15 +105,10 @@ async function readJson(file: string): Promise<{ doc: unknown } | { failure: str
     lastParsed = null
     return { doc: cached.doc }
   }
-  let text: string
+  const read = await readText(file)
+  if ('failure' in read) return read
   try {
-    text = (await readRegularFile(file, { maxBytes: MAX_TEXT_BYTES })).toString('utf8')
-  } catch (e) {
-    return { failure: e instanceof ReadError ? e.message : errnoReason(e) }
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-  try {
-    return { doc: JSON.parse(text) as unknown }
+    return { doc: JSON.parse(read.text) as unknown }
   } catch (e) {
     return { failure: `invalid JSON: ${(e as Error).message}` }
   }

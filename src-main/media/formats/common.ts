@@ -12,13 +12,12 @@ import type { DB } from '../../store/open'
 import { tagsForExport, type ExportRegion } from '../../store/repos/annotations'
 import { getImageBytes, type ImageExportRow } from '../../store/repos/images'
 import { IMAGE_EXTENSIONS, RAW_FORMAT } from '../decode'
-import { readRegularFile, ReadError } from '../read'
-import { errnoReason } from '../scan'
+import { errnoReason, readRegularFile } from '../read'
 
 // ================================================================ reading
 
 /** The largest annotation file (JSON, XML, label text) read: about what a JavaScript string holds. */
-export const MAX_TEXT_BYTES = 512 * 2 ** 20
+const MAX_TEXT_BYTES = 512 * 2 ** 20
 
 /**
  * A text file's contents without a leading UTF-8 byte order mark; or why it could not be read. Only
@@ -29,7 +28,8 @@ export async function readText(file: string): Promise<{ text: string } | { failu
     const text = (await readRegularFile(file, { maxBytes: MAX_TEXT_BYTES })).toString('utf8')
     return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }
   } catch (e) {
-    return { failure: e instanceof ReadError ? e.message : errnoReason(e) }
+    // readRegularFile says why in words (not found, a FIFO, over the limit...).
+    return { failure: (e as Error).message }
   }
 }
 
