@@ -19,10 +19,9 @@ import {
 } from '../store/repos/images'
 import { DecodeError, decodeImage, RAW_FORMAT } from './decode'
 import { DEFAULT_MAX_FILE_MB, ReadCancelled, readRegularFile, ReadError, type ReadOptions } from './read'
-import { formatModule, isRegistryFormat, recognise, type RegistryFormat } from './formats'
+import { scanSources } from './formats'
+import { rawPixelsHash } from './formats/idx'
 import type { ImportUnit, UnitRegion } from './formats/types'
-import { IdxError, readIdx, type IdxArray } from './idx'
-import { scanSources, type ScanItem, type ScanResult } from './scan'
 
 /** Images decoded at once (sharp runs them on its own thread pool). */
 const CONCURRENCY = 16
@@ -77,32 +76,6 @@ function sha256(...parts: (Buffer | string)[]): string {
 function readOnce<T>(read: () => Promise<T>): { get: () => Promise<T>; release: () => void } {
   let got: Promise<T> | null = null
   return { get: () => (got ??= read()), release: () => (got = null) }
-}
-
-function fileUnit(db: DB, item: Extract<ScanItem, { kind: 'file' }>, read: ReadOptions): Unit {
-  const bytesOf = readOnce(() => readRegularFile(item.path, read))
-  return {
-    path: item.path,
-    release: bytesOf.release,
-    prepare: async () => {
-      const bytes = await bytesOf.get()
-      const hash = sha256(bytes)
-      if (hasHash(db, hash)) return 'duplicate'
-      const d = await decodeImage(bytes)
-      return {
-        hash,
-        width: d.width,
-        height: d.height,
-        channels: d.channels,
-        format: d.format,
-        bytes,
-        thumb: d.thumb,
-        source: item.path,
-        split: item.split,
-        className: item.className,
-      }
-    },
-  }
 }
 
 /** Reads a unit's image from the first of its places that exists. */
@@ -165,20 +138,22 @@ function unitRegions(
   return { regions, notes }
 }
 
-/** An image from a format module (./formats), with its annotations. */
+/** An image from a format module (./formats), with its class and annotations. */
 function formatUnit(db: DB, u: ImportUnit, read: ReadOptions): Unit {
   const load = readOnce(() =>
     u.read ? readEmbedded(u.read).then((bytes) => ({ file: u.file, bytes })) : readUnitFile(u, read),
   )
   return {
     path: u.file,
-    element: u.element,
+    ...(u.element && { element: u.element }),
     release: load.release,
     prepare: async () => {
       const { file, bytes } = await load.get()
-      const hash = sha256(bytes)
+      const hash = u.raw ? rawPixelsHash(bytes, u.raw) : sha256(bytes)
       if (hasHash(db, hash)) return 'duplicate'
-      const d = await decodeImage(bytes)
+      // Raw pixels (IDX) are kept as they are: compact, exact, and ready for training. The web host
+      // encodes them as PNG when a thumbnail is asked for.
+      const d = u.raw ? { ...u.raw, format: RAW_FORMAT, thumb: null } : await decodeImage(bytes)
       const { regions, notes } = unitRegions(u, { width: d.width, height: d.height }, file)
       return {
         hash,
@@ -190,7 +165,7 @@ function formatUnit(db: DB, u: ImportUnit, read: ReadOptions): Unit {
         thumb: d.thumb,
         source: file,
         split: u.split,
-        className: null,
+        className: u.className ?? null,
         ...(u.status && { status: u.status }),
         regions,
         notes,
@@ -199,76 +174,12 @@ function formatUnit(db: DB, u: ImportUnit, read: ReadOptions): Unit {
   }
 }
 
-interface IdxSet {
-  item: Extract<ScanItem, { kind: 'idx' }>
-  images: IdxArray
-  labels: IdxArray | null
-  width: number
-  height: number
-  channels: 1 | 3
-}
-
-/** Reads and checks an IDX pair: image dimensions, label range, and that the counts agree. */
-async function loadIdx(item: Extract<ScanItem, { kind: 'idx' }>): Promise<IdxSet> {
-  const images = await readIdx(item.images)
-  const [n, height, width, ch] = images.dims
-  if (images.dims.length < 3 || !height || !width || (ch !== undefined && ch !== 1 && ch !== 3)) {
-    throw new IdxError(
-      `expected N×H×W or N×H×W×C (C 1 or 3) images, got ${images.dims.join('×')}`,
-      item.images,
-    )
-  }
-  let labels: IdxArray | null = null
-  if (item.labels) {
-    const file = item.labels
-    labels = await readIdx(file)
-    if (labels.dims.length !== 1)
-      throw new IdxError(`labels must be one-dimensional, got ${labels.dims.join('×')}`, file)
-    if (labels.dims[0] !== n)
-      throw new IdxError(`${labels.dims[0]} labels for ${n} images in ${item.images}`, file)
-  }
-  return { item, images, labels, width, height, channels: ch === 3 ? 3 : 1 }
-}
-
-function idxUnits(db: DB, set: IdxSet, names: readonly string[] | undefined): Unit[] {
-  const { width, height, channels } = set
-  const size = width * height * channels
-  const n = set.images.dims[0]!
-  const units: Unit[] = []
-  for (let i = 0; i < n; i++) {
-    units.push({
-      path: `${set.item.images}#${i}`,
-      prepare: async () => {
-        const pixels = set.images.data.subarray(i * size, (i + 1) * size)
-        const hash = sha256(`idx:${width}x${height}x${channels}:`, pixels)
-        if (hasHash(db, hash)) return 'duplicate'
-        const label = set.labels ? set.labels.data[i]! : null
-        return {
-          hash,
-          width,
-          height,
-          channels,
-          // Kept as the raw pixels IDX holds: compact, exact, and ready for training.
-          // The web host encodes them as PNG when a thumbnail is asked for.
-          format: RAW_FORMAT,
-          bytes: Buffer.from(pixels),
-          thumb: null,
-          source: `${set.item.images}#${i}`,
-          split: set.item.split,
-          className: label === null ? null : (names?.[label] ?? String(label)),
-        }
-      },
-    })
-  }
-  return units
-}
-
 /**
- * Imports files, folders, class-per-folder trees, IDX pairs and the registry's formats (COCO) into
- * the project. Each bad file (or bad part of one) is reported with its path, element and reason and
- * the rest goes on. Work is written in batches, each in one transaction, and an image from a format
- * module with its annotations in a transaction of its own, so a killed import leaves only whole images
- * behind. Cancel keeps what was already written.
+ * Imports what the registry's formats (./formats) read: image files and class-per-folder trees, IDX
+ * pairs, COCO, YOLO, Pascal VOC and labelme. Each bad file (or bad part of one) is reported with its
+ * path, element and reason and the rest goes on. Images with regions are written each with its
+ * regions in one transaction; the others, with their class tags, in batches of one transaction each.
+ * So a killed import leaves only whole images behind. Cancel keeps what was already written.
  */
 export async function runImport(
   db: DB,
@@ -296,57 +207,21 @@ export async function runImport(
     opts.onProgress({ phase, done, total, added, duplicates, failed: failed.length, current })
   }
 
-  report('scanning', true)
-  // Sources of the registry's formats (COCO) go to their module; the rest to scanSources.
-  const byFormat: { path: string; format: RegistryFormat }[] = []
-  const legacy: string[] = []
-  for (const p of req.paths) {
-    const format =
-      req.format === 'auto' ? await recognise(p) : isRegistryFormat(req.format) ? req.format : null
-    if (format) byFormat.push({ path: p, format })
-    else legacy.push(p)
-  }
-  const scan: ScanResult = legacy.length
-    ? await scanSources(legacy, req.format)
-    : { items: [], failures: [], ignored: 0 }
-  failed.push(...scan.failures)
-
   const read: ReadOptions = {
     maxBytes: (req.maxFileMb ?? DEFAULT_MAX_FILE_MB) * 2 ** 20,
     ...(opts.signal && { signal: opts.signal }),
     raiseHint: opts.raiseHint ?? 'the import dialog\'s "Largest file (MB)"',
   }
   const names = req.classNames ?? (req.preset ? CLASS_PRESET_NAMES[req.preset] : undefined)
-  const units: Unit[] = []
-  // Class order: IDX labels in label order, then folder classes in name order.
-  const classOrder = new Set<string>()
-  for (const item of scan.items) {
-    if (item.kind === 'file') {
-      units.push(fileUnit(db, item, read))
-      continue
-    }
-    try {
-      const set = await loadIdx(item)
-      if (set.labels) {
-        const present = [...new Set(set.labels.data)].sort((a, b) => a - b)
-        for (const l of present) classOrder.add(names?.[l] ?? String(l))
-      }
-      units.push(...idxUnits(db, set, names))
-    } catch (e) {
-      const reason = e instanceof IdxError ? e.message : `unreadable: ${(e as Error).message}`
-      failed.push({ path: (e instanceof IdxError && e.path) || item.images, reason })
-    }
-  }
-  const folderClasses = [
-    ...new Set(scan.items.flatMap((it) => (it.kind === 'file' && it.className ? [it.className] : []))),
-  ].sort()
-  for (const c of folderClasses) classOrder.add(c)
-  for (const src of byFormat) {
-    const r = await formatModule(src.format).scan(src.path, req.images ? { images: req.images } : {})
-    failed.push(...r.failures)
-    for (const c of r.classes) classOrder.add(c)
-    units.push(...r.units.map((u) => formatUnit(db, u, read)))
-  }
+
+  report('scanning', true)
+  const scan = await scanSources(req.paths, req.format, {
+    ...(req.images && { images: req.images }),
+    ...(names && { classNames: names }),
+  })
+  failed.push(...scan.failures)
+  const classOrder = new Set(scan.classes)
+  const units: Unit[] = scan.units.map((u) => formatUnit(db, u, read))
   total = units.length
 
   let pending: Pending[] = []
@@ -429,7 +304,13 @@ export async function runImport(
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
         if (r.value === 'duplicate') duplicates++
-        else if (r.value.regions) writeWithRegions(r.value)
+        // An image with regions (or with report rows about them) is written with them in a
+        // transaction of its own; the rest (with a class tag at most) in batches.
+        else if (r.value.regions?.length || r.value.notes?.length) {
+          // What waits is written first, so images keep the source's order.
+          if (pending.length) flush()
+          writeWithRegions(r.value)
+        }
         else {
           if (!pending.length) pendingSince = Date.now()
           pending.push(r.value)
@@ -462,7 +343,7 @@ export async function runImport(
   return {
     added,
     duplicates,
-    ignored: scan.ignored,
+    ignored: scan.ignored ?? 0,
     failed,
     classesCreated,
     cancelled,

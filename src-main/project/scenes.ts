@@ -19,7 +19,7 @@ import sharp from 'sharp'
 import { CLASS_PRESET_NAMES } from '../../src-shared/domain/classes'
 import { seededRandom, shuffleInPlace } from '../../src-shared/domain/random'
 import { encodeBitmap, rleArea, rleBounds, rleToString, type Rle } from '../../src-shared/domain/rle'
-import { readIdx } from '../media/idx'
+import { readIdx } from '../media/formats/idx'
 
 // ================================================================ options
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { IdxError, idxNameParts, isIdxName, parseIdx, readIdx } from '../../src-main/media/idx'
+import { IdxError, idxNameParts, isIdxName, parseIdx, readIdx } from '../../src-main/media/formats/idx'
 import {
   gzip,
   idxBytes,

@@ -92,7 +92,7 @@ describe('ImageFolder export', () => {
       expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 8, 8, 1])
     }
 
-    expect(await recognise(out)).toBeNull()
+    expect(await recognise(out)).toBe('imagefolder')
     const db2 = env.newProject('back')
     expect(await doImport(db2, { paths: [out], format: 'class-folders' })).toMatchObject({
       added: 8,

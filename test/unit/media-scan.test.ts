@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { scanSources, splitFromName, type ScanItem } from '../../src-main/media/scan'
+import { scanSources } from '../../src-main/media/formats'
+import { splitFromName } from '../../src-main/media/formats/common'
+import type { ImportUnit } from '../../src-main/media/formats/types'
 import { gzip, idxImages, idxLabels, makeTempDir, removeTempDir, writeFile } from './helpers/fixtures'
 
 let root: string
@@ -12,12 +14,25 @@ afterEach(() => removeTempDir(root))
 
 /** Empty files are enough: the scan looks at names only. */
 const touch = (...rel: string[]) => writeFile(path.join(root, ...rel), '')
-/** The file items as [relative path, split, class], sorted by path (the order is not the point here). */
-const files = (items: ScanItem[]) =>
-  items
-    .filter((i): i is Extract<ScanItem, { kind: 'file' }> => i.kind === 'file')
-    .map((i) => [path.relative(root, i.path), i.split, i.className] as const)
+/** The image-file units as [relative path, split, class], sorted by path (the order is not the point here). */
+const files = (units: ImportUnit[]) =>
+  units
+    .filter((u) => !u.raw)
+    .map((u) => [path.relative(root, u.file), u.split, u.className ?? null] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+
+/** The IDX units, per images file: how many, their split and their classes. */
+const idxSets = (units: ImportUnit[]) => {
+  const sets = new Map<string, { images: string; n: number; split: unknown; classes: (string | null)[] }>()
+  for (const u of units.filter((u) => u.raw)) {
+    const images = u.file.slice(0, u.file.lastIndexOf('#'))
+    const s = sets.get(images) ?? { images, n: 0, split: u.split, classes: [] }
+    s.n++
+    s.classes.push(u.className ?? null)
+    sets.set(images, s)
+  }
+  return [...sets.values()]
+}
 
 describe('splitFromName', () => {
   it.each([
@@ -38,7 +53,7 @@ describe('splitFromName', () => {
   })
 })
 
-describe('scanSources: class folders', () => {
+describe('scanSources (the format registry): class folders', () => {
   it('reads root/split/class/... keeping splits (valid -> val) and classes', async () => {
     touch('train', 'cat', 'a.png')
     touch('train', 'dog', 'b.jpg')
@@ -46,7 +61,7 @@ describe('scanSources: class folders', () => {
     touch('test', 'cat', 'd.jpeg')
     const r = await scanSources([root], 'auto')
     expect(r.failures).toEqual([])
-    expect(files(r.items)).toEqual([
+    expect(files(r.units)).toEqual([
       ['test/cat/d.jpeg', 'test', 'cat'],
       ['train/cat/a.png', 'train', 'cat'],
       ['train/dog/b.jpg', 'train', 'dog'],
@@ -58,7 +73,7 @@ describe('scanSources: class folders', () => {
     touch('cat', 'a.png')
     touch('dog', 'nested', 'b.png')
     const r = await scanSources([root], 'auto')
-    expect(files(r.items)).toEqual([
+    expect(files(r.units)).toEqual([
       ['cat/a.png', null, 'cat'],
       ['dog/nested/b.png', null, 'dog'],
     ])
@@ -68,7 +83,7 @@ describe('scanSources: class folders', () => {
     touch('train', 'a.png')
     touch('test', 'b.png')
     const r = await scanSources([root], 'class-folders')
-    expect(files(r.items)).toEqual([
+    expect(files(r.units)).toEqual([
       ['test/b.png', 'test', null],
       ['train/a.png', 'train', null],
     ])
@@ -78,7 +93,7 @@ describe('scanSources: class folders', () => {
     touch('a.png')
     touch('cat', 'b.png')
     const r = await scanSources([root], 'auto')
-    expect(files(r.items)).toEqual([
+    expect(files(r.units)).toEqual([
       ['a.png', null, null],
       ['cat/b.png', null, null],
     ])
@@ -87,11 +102,11 @@ describe('scanSources: class folders', () => {
   it("in 'files' mode never reads classes from folders", async () => {
     touch('train', 'cat', 'a.png')
     const r = await scanSources([root], 'files')
-    expect(files(r.items)).toEqual([['train/cat/a.png', null, null]])
+    expect(files(r.units)).toEqual([['train/cat/a.png', null, null]])
   })
 })
 
-describe('scanSources: what is found and what is not', () => {
+describe('scanSources (the format registry): what is found and what is not', () => {
   it('counts non-image files as ignored, skips hidden ones, and reports unsupported image formats', async () => {
     touch('cat', 'a.png')
     touch('cat', 'notes.txt')
@@ -101,7 +116,7 @@ describe('scanSources: what is found and what is not', () => {
     touch('cat', 'old.bmp')
     touch('cat', 'photo.HEIC')
     const r = await scanSources([root], 'auto')
-    expect(files(r.items)).toEqual([['cat/a.png', null, 'cat']])
+    expect(files(r.units)).toEqual([['cat/a.png', null, 'cat']])
     expect(r.ignored).toBe(2)
     expect(r.failures).toEqual([
       { path: path.join(root, 'cat', 'old.bmp'), reason: 'unsupported format: .bmp' },
@@ -113,7 +128,7 @@ describe('scanSources: what is found and what is not', () => {
     const f = touch('notes.txt')
     const g = touch('README')
     const r = await scanSources([f, g], 'auto')
-    expect(r.items).toEqual([])
+    expect(r.units).toEqual([])
     expect(r.failures).toEqual([
       { path: f, reason: 'unsupported format: .txt' },
       { path: g, reason: 'unsupported format: no extension' },
@@ -130,7 +145,8 @@ describe('scanSources: what is found and what is not', () => {
     touch('a.png')
     const rel = path.relative(process.cwd(), path.join(root, 'a.png'))
     const r = await scanSources([rel], 'auto')
-    expect(r.items).toEqual([{ kind: 'file', path: path.join(root, 'a.png'), split: null, className: null }])
+    expect(files(r.units)).toEqual([['a.png', null, null]])
+    expect(r.units[0]!.file).toBe(path.join(root, 'a.png'))
   })
 
   it('reports a dangling symlink and a symlink to itself by path', async () => {
@@ -138,7 +154,7 @@ describe('scanSources: what is found and what is not', () => {
     fs.symlinkSync('missing.png', path.join(root, 'x.png'))
     fs.symlinkSync('loop.png', path.join(root, 'loop.png'))
     const r = await scanSources([root], 'auto')
-    expect(files(r.items)).toEqual([['ok.png', null, null]])
+    expect(files(r.units)).toEqual([['ok.png', null, null]])
     expect(r.failures).toEqual([
       { path: path.join(root, 'loop.png'), reason: expect.stringMatching(/symlink loop/) },
       { path: path.join(root, 'x.png'), reason: expect.stringMatching(/not found|broken symlink/) },
@@ -151,7 +167,7 @@ describe('scanSources: what is found and what is not', () => {
     fs.symlinkSync('..', path.join(root, 'sub', 'up'))
     fs.symlinkSync('.', path.join(root, 'self'))
     const r = await scanSources([root], 'auto')
-    expect(files(r.items)).toEqual([
+    expect(files(r.units)).toEqual([
       ['a.png', null, null],
       ['sub/b.png', null, null],
     ])
@@ -165,64 +181,79 @@ describe('scanSources: what is found and what is not', () => {
     const target = touch('real', 'a.png')
     fs.symlinkSync(target, path.join(root, 'link.png'))
     const r = await scanSources([path.join(root, 'link.png')], 'auto')
-    expect(r.items).toEqual([
-      { kind: 'file', path: path.join(root, 'link.png'), split: null, className: null },
+    expect(r.units.map((u) => [u.file, u.split, u.className])).toEqual([
+      [path.join(root, 'link.png'), null, null],
     ])
   })
 })
 
-describe('scanSources: IDX', () => {
+describe('scanSources (the format registry): IDX', () => {
   it('pairs images with labels by prefix and takes the split from it', async () => {
-    writeFile(path.join(root, 'train-images-idx3-ubyte.gz'), gzip(idxImages(1)))
-    writeFile(path.join(root, 'train-labels-idx1-ubyte.gz'), gzip(idxLabels([0])))
+    writeFile(path.join(root, 'train-images-idx3-ubyte.gz'), gzip(idxImages(2)))
+    writeFile(path.join(root, 'train-labels-idx1-ubyte.gz'), gzip(idxLabels([1, 0])))
     writeFile(path.join(root, 't10k-images-idx3-ubyte'), idxImages(1))
-    writeFile(path.join(root, 't10k-labels-idx1-ubyte'), idxLabels([0]))
+    writeFile(path.join(root, 't10k-labels-idx1-ubyte'), idxLabels([2]))
     writeFile(path.join(root, 'extra-images-idx3-ubyte'), idxImages(1))
     writeFile(path.join(root, 'README.md'), 'hi')
     const r = await scanSources([root], 'auto')
     expect(r.failures).toEqual([])
-    const idx = r.items.filter((i) => i.kind === 'idx')
-    expect(idx).toEqual(
+    expect(idxSets(r.units)).toEqual(
       expect.arrayContaining([
-        {
-          kind: 'idx',
-          images: path.join(root, 'train-images-idx3-ubyte.gz'),
-          labels: path.join(root, 'train-labels-idx1-ubyte.gz'),
-          split: 'train',
-        },
-        {
-          kind: 'idx',
-          images: path.join(root, 't10k-images-idx3-ubyte'),
-          labels: path.join(root, 't10k-labels-idx1-ubyte'),
-          split: 'test',
-        },
-        { kind: 'idx', images: path.join(root, 'extra-images-idx3-ubyte'), labels: null, split: null },
+        { images: path.join(root, 'train-images-idx3-ubyte.gz'), n: 2, split: 'train', classes: ['1', '0'] },
+        { images: path.join(root, 't10k-images-idx3-ubyte'), n: 1, split: 'test', classes: ['2'] },
+        { images: path.join(root, 'extra-images-idx3-ubyte'), n: 1, split: null, classes: [null] },
       ]),
     )
-    expect(idx).toHaveLength(3)
-    expect(r.items.filter((i) => i.kind === 'file')).toEqual([])
+    expect(idxSets(r.units)).toHaveLength(3)
+    expect(files(r.units)).toEqual([])
     expect(r.ignored).toBe(1)
+    // Classes in label order, whichever file holds them.
+    expect(r.classes).toEqual(['0', '1', '2'])
+    // train, then test, then unsplit.
+    expect(r.units.map((u) => u.split)).toEqual(['train', 'train', 'test', null])
+  })
+
+  it('names labels with the class names given, and reads each unit as its raw pixels', async () => {
+    const imgs = writeFile(path.join(root, 'train-images-idx3-ubyte'), idxImages(2))
+    writeFile(path.join(root, 'train-labels-idx1-ubyte'), idxLabels([1, 0]))
+    const r = await scanSources([root], 'auto', { classNames: ['cat', 'dog'] })
+    expect(r.classes).toEqual(['cat', 'dog'])
+    expect(r.units.map((u) => [u.file, u.className])).toEqual([
+      [`${imgs}#0`, 'dog'],
+      [`${imgs}#1`, 'cat'],
+    ])
+    const raw = r.units[0]!.raw!
+    const pixels = await r.units[1]!.read!()
+    expect(pixels.length).toBe(raw.width * raw.height * raw.channels)
   })
 
   it('reports a labels file with no images file', async () => {
     const f = writeFile(path.join(root, 'lonely-labels-idx1-ubyte'), idxLabels([1]))
     const r = await scanSources([root], 'auto')
-    expect(r.items).toEqual([])
+    expect(r.units).toEqual([])
     expect(r.failures).toEqual([
       { path: f, reason: expect.stringMatching(/labels file without a matching images file/) },
     ])
+  })
+
+  it('reports a pair whose counts disagree, naming the labels file', async () => {
+    writeFile(path.join(root, 'train-images-idx3-ubyte'), idxImages(2))
+    const labs = writeFile(path.join(root, 'train-labels-idx1-ubyte'), idxLabels([0]))
+    const r = await scanSources([root], 'idx')
+    expect(r.units).toEqual([])
+    expect(r.failures).toEqual([{ path: labs, reason: expect.stringMatching(/1 labels for 2 images/) }])
   })
 
   it("with format 'idx', ignores other files in a folder but reports one given directly", async () => {
     touch('a.png')
     writeFile(path.join(root, 'x-images-idx3-ubyte'), idxImages(1))
     const r = await scanSources([root], 'idx')
-    expect(r.items).toEqual([
-      { kind: 'idx', images: path.join(root, 'x-images-idx3-ubyte'), labels: null, split: null },
+    expect(idxSets(r.units)).toEqual([
+      { images: path.join(root, 'x-images-idx3-ubyte'), n: 1, split: null, classes: [null] },
     ])
     expect(r.ignored).toBe(1)
     const r2 = await scanSources([path.join(root, 'a.png')], 'idx')
-    expect(r2.items).toEqual([])
+    expect(r2.units).toEqual([])
     expect(r2.failures).toEqual([
       { path: path.join(root, 'a.png'), reason: expect.stringMatching(/not an IDX file/) },
     ])
@@ -234,6 +265,39 @@ describe('scanSources: IDX', () => {
     const labs = writeFile(path.join(root, 'train-labels-idx1-ubyte.gz'), gzip(idxLabels([0, 1])))
     const r = await scanSources([imgs, labs], 'auto')
     expect(r.failures).toEqual([])
-    expect(r.items).toEqual([{ kind: 'idx', images: imgs, labels: labs, split: 'train' }])
+    expect(idxSets(r.units)).toEqual([{ images: imgs, n: 2, split: 'train', classes: ['0', '1'] }])
+  })
+
+  it('sends each path to its own format: an IDX pair, a class folder and a COCO file in one import', async () => {
+    writeFile(path.join(root, 'idx', 'train-images-idx3-ubyte'), idxImages(1))
+    writeFile(path.join(root, 'idx', 'train-labels-idx1-ubyte'), idxLabels([0]))
+    touch('folders', 'cat', 'a.png')
+    writeFile(
+      path.join(root, 'coco.json'),
+      JSON.stringify({
+        images: [{ id: 7, file_name: 'x.png', width: 8, height: 8 }],
+        annotations: [{ id: 1, image_id: 7, category_id: 1, bbox: [1, 1, 4, 4], area: 16, iscrowd: 0 }],
+        categories: [{ id: 1, name: 'box' }],
+      }),
+    )
+    const r = await scanSources(
+      [
+        path.join(root, 'idx', 'train-images-idx3-ubyte'),
+        path.join(root, 'folders'),
+        path.join(root, 'coco.json'),
+        path.join(root, 'idx', 'train-labels-idx1-ubyte'),
+      ],
+      'auto',
+    )
+    expect(r.failures).toEqual([])
+    expect(idxSets(r.units)).toHaveLength(1)
+    expect(files(r.units)).toEqual([
+      ['folders/cat/a.png', null, 'cat'],
+      ['x.png', null, null],
+    ])
+    expect(r.units.filter((u) => u.annotationCount === 1).map((u) => path.basename(u.file))).toEqual([
+      'x.png',
+    ])
+    expect(r.classes).toEqual(['0', 'cat', 'box'])
   })
 })

@@ -1,18 +1,18 @@
 /**
  * Small helpers the format modules share: reading text files as tools write them (a UTF-8 BOM,
- * Windows line endings), walking folders for images, and writing an export (an empty folder, each
+ * Windows line endings), walking folders for images and naming their splits, and writing an export (an empty folder, each
  * image's bytes as a file, and the notes an export reports about what its format cannot hold).
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
-import { ApiError } from '../../../src-shared/api/contract'
+import { ApiError, type ImportFailure } from '../../../src-shared/api/contract'
 import type { Split } from '../../../src-shared/domain/types'
 import type { DB } from '../../store/open'
 import { tagsForExport, type ExportRegion } from '../../store/repos/annotations'
 import { getImageBytes, type ImageExportRow } from '../../store/repos/images'
 import { IMAGE_EXTENSIONS, RAW_FORMAT } from '../decode'
-import { errnoReason, readRegularFile } from '../read'
+import { errnoReason, readRegularFile, specialKind } from '../read'
 
 // ================================================================ reading
 
@@ -73,6 +73,94 @@ export async function listFiles(dir: string, keep: (name: string) => boolean): P
     }
   }
   await visit(dir, 0)
+  return out
+}
+
+const SPLIT_NAMES: Record<string, Split> = {
+  train: 'train',
+  training: 'train',
+  val: 'val',
+  valid: 'val',
+  validation: 'val',
+  dev: 'val',
+  test: 'test',
+  testing: 'test',
+  t10k: 'test',
+}
+
+/** The split a folder or IDX prefix names, if any (`train`, `valid`, `t10k` ...). */
+export function splitFromName(name: string): Split | null {
+  return SPLIT_NAMES[name.toLowerCase()] ?? null
+}
+
+/** Units in the usual order: train, then val, then test, then unsplit (a stable sort), as image ids follow. */
+export function bySplitOrder<U extends { split: Split | null }>(units: U[]): U[] {
+  const rank = (s: Split | null) => (s === null ? 3 : ['train', 'val', 'test'].indexOf(s))
+  return units.sort((a, b) => rank(a.split) - rank(b.split))
+}
+
+export interface Found {
+  abs: string
+  /** Path segments below the folder walked. */
+  rel: string[]
+}
+
+/**
+ * Every file under a folder, recursively and sorted, skipping hidden names. Symlinks are followed
+ * once each and loops reported; FIFOs, sockets and devices are reported, never read; unreadable
+ * folders are reported and the rest walked.
+ */
+export async function walk(root: string, failures: ImportFailure[]): Promise<Found[]> {
+  const out: Found[] = []
+  const seen = new Set<string>()
+  const visit = async (dir: string, rel: string[]): Promise<void> => {
+    let real: string
+    try {
+      real = await fs.realpath(dir)
+    } catch (e) {
+      failures.push({ path: dir, reason: errnoReason(e) })
+      return
+    }
+    if (seen.has(real)) {
+      failures.push({
+        path: dir,
+        reason: `symlink loop: this folder leads back to ${real}, already being imported`,
+      })
+      return
+    }
+    seen.add(real)
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true })
+    } catch (e) {
+      failures.push({ path: dir, reason: errnoReason(e) })
+      return
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const ent of entries) {
+      if (ent.name.startsWith('.')) continue
+      const abs = path.join(dir, ent.name)
+      let target: import('node:fs').Stats | import('node:fs').Dirent = ent
+      if (ent.isSymbolicLink()) {
+        try {
+          target = await fs.stat(abs)
+        } catch (e) {
+          failures.push({ path: abs, reason: errnoReason(e) })
+          continue
+        }
+      }
+      const isDir = target.isDirectory()
+      // A FIFO, socket or device (or a link to one) is never read: a read could wait or run for ever.
+      const special = isDir ? null : specialKind(target)
+      if (special) {
+        failures.push({ path: abs, reason: `skipped: ${special}, not a regular file` })
+        continue
+      }
+      if (isDir) await visit(abs, [...rel, ent.name])
+      else out.push({ abs, rel: [...rel, ent.name] })
+    }
+  }
+  await visit(root, [])
   return out
 }
 

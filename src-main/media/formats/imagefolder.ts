@@ -1,9 +1,16 @@
 /**
- * ImageFolder out (classification): `<out>/<split>/<class>/<image>`, the layout torchvision's
- * `ImageFolder` and Ultralytics' classify task read, and the one the class-folder import (../scan.ts)
- * reads back: split folders `train/`, `val/`, `test/`, and each image under the folder of its class
- * tag. Images are the stored bytes (raw IDX pixels as PNG). There is no import here: a folder in this
- * layout is read by the class-folder importer.
+ * ImageFolder, in and out (classification): the class-per-folder layout `[split/]class/image`, the
+ * one torchvision's `ImageFolder` and Ultralytics' classify task read.
+ *
+ * In: any folder or image file given. A folder that holds sub-folders and no loose images is read as
+ * class folders, `root/[split/]class/...`: split folders (`train`, `valid`, `test`...) keep their
+ * split, and each image's folder is its class. Otherwise its images are plain, without class or
+ * split. Files of other kinds are counted as ignored; an image format that is not supported, a FIFO
+ * or device, a symlink loop and an unreadable folder are reported. IDX files met in a folder are paired
+ * and read by ./idx.ts. `--format auto` asks this module last: it takes whatever the others did not.
+ *
+ * Out: `<out>/<split>/<class>/<image>`: split folders `train/`, `val/`, `test/`, and each image under
+ * the folder of its class tag. Images are the stored bytes (raw IDX pixels as PNG).
  *
  * What the layout cannot hold is left out and counted in the result's notes: images without a class
  * tag, and the regions (boxes, polygons, masks) of any image. A class name that is not a safe folder
@@ -11,8 +18,9 @@
  * hidden, a reserved device name, or one that differs from another only in case) is written under a
  * safe name, and the note says which; such a class reads back under that folder name.
  */
+import fs from 'node:fs/promises'
 import path from 'node:path'
-import { ApiError } from '../../../src-shared/api/contract'
+import { ApiError, type ImportFailure } from '../../../src-shared/api/contract'
 import type { ExportDatasetRequest, ExportDatasetResult } from '../../../src-shared/api/exchange'
 import type { Split } from '../../../src-shared/domain/types'
 import type { DB } from '../../store/open'
@@ -20,7 +28,15 @@ import { regionsForExport, tagsForExport } from '../../store/repos/annotations'
 import { listClasses } from '../../store/repos/classes'
 import { imagesForExport } from '../../store/repos/images'
 import { exportFileName } from './coco'
+import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from '../decode'
+import { errnoReason } from '../read'
+import { isIdxName, scanIdxFiles } from './idx'
+import type { FormatScan, ImportUnit, ScanOptions } from './types'
 import {
+  bySplitOrder,
+  splitFromName,
+  walk,
+  type Found,
   ExportNotes,
   exportProgress,
   imageFileBytes,
@@ -30,7 +46,7 @@ import {
   type OnExportProgress,
 } from './common'
 
-/** Split folders, in the order written; each reads back as its split (../scan.ts splitFromName). */
+/** Split folders, in the order written; each reads back as its split (splitFromName). */
 const SPLITS: readonly Split[] = ['train', 'val', 'test']
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i
@@ -150,3 +166,99 @@ export async function exportImageFolder(
     )
   return { format: 'imagefolder', dir, files, images, annotations: images, notes: notes.list(), trainCommand }
 }
+
+// ================================================================ reading
+
+type Kind = 'image' | 'idx' | 'unsupported' | 'other'
+
+function kindOf(name: string): Kind {
+  if (isIdxName(name)) return 'idx'
+  const ext = path.extname(name).toLowerCase()
+  if (IMAGE_EXTENSIONS.has(ext)) return 'image'
+  if (UNSUPPORTED_IMAGE_EXTENSIONS.has(ext)) return 'unsupported'
+  return 'other'
+}
+
+function imageUnit(file: string, split: Split | null, className: string | null): ImportUnit {
+  return {
+    file,
+    alternatives: [],
+    split,
+    className,
+    declaredSize: null,
+    annotationCount: 0,
+    annotations: () => [],
+  }
+}
+
+/** Reads the folders and image files given; see the header. */
+async function scanImageFolders(paths: readonly string[], opts: ScanOptions = {}): Promise<FormatScan> {
+  const layout = opts.layout ?? 'auto'
+  const failures: ImportFailure[] = []
+  const units: ImportUnit[] = []
+  let ignored = 0
+  // IDX files are paired across every path given, so images and labels may be named separately.
+  const idxFiles: string[] = []
+  for (const given of paths) {
+    const root = path.resolve(given)
+    let st: import('node:fs').Stats
+    try {
+      st = await fs.stat(root)
+    } catch (e) {
+      failures.push({ path: root, reason: errnoReason(e) })
+      continue
+    }
+    const found: Found[] = st.isDirectory()
+      ? await walk(root, failures)
+      : [{ abs: root, rel: [path.basename(root)] }]
+    let byFolders = layout === 'class-folders'
+    if (layout === 'auto' && st.isDirectory()) {
+      const loose = found.some((f) => f.rel.length === 1 && kindOf(f.abs) === 'image')
+      byFolders = !loose && found.some((f) => f.rel.length > 1)
+    }
+    for (const f of found) {
+      const kind = kindOf(f.abs)
+      if (kind === 'idx') {
+        idxFiles.push(f.abs)
+        continue
+      }
+      if (kind === 'unsupported' || (kind === 'other' && !st.isDirectory())) {
+        failures.push({ path: f.abs, reason: `unsupported format: ${path.extname(f.abs) || 'no extension'}` })
+        continue
+      }
+      if (kind === 'other') {
+        ignored++
+        continue
+      }
+      let split: Split | null = null
+      let className: string | null = null
+      if (byFolders) {
+        const dirs = f.rel.slice(0, -1)
+        const s = dirs.length ? splitFromName(dirs[0]!) : null
+        if (s) {
+          split = s
+          className = dirs[1] ?? null
+        } else className = dirs[0] ?? null
+      }
+      units.push(imageUnit(f.abs, split, className))
+    }
+  }
+  const idx = idxFiles.length ? await scanIdxFiles(idxFiles, opts) : null
+  // Class order: IDX labels in label order, then folder classes in name order.
+  const folderClasses = [...new Set(units.flatMap((u) => (u.className ? [u.className] : [])))].sort()
+  return {
+    units: bySplitOrder([...units, ...(idx?.units ?? [])]),
+    failures: [...failures, ...(idx?.failures ?? [])],
+    classes: [...new Set([...(idx?.classes ?? []), ...folderClasses])],
+    ignored,
+  }
+}
+
+export const imageFolderFormat = {
+  name: 'imagefolder',
+  /** Any path: asked last, this module takes what no other format recognised (a missing path is reported by its scan). */
+  recognise: () => Promise.resolve(true),
+  scan: (p: string, opts?: ScanOptions) => scanImageFolders([p], opts),
+  scanAll: scanImageFolders,
+  export: exportImageFolder,
+} as const

@@ -4,7 +4,7 @@
  * In: a folder of labelme `.json` files (searched recursively), or one such file. Each JSON is one
  * image: its embedded `imageData` (base64) where it has one, else the file `imagePath` names,
  * relative to the JSON (Windows `\` separators read; the same name beside the JSON is tried next).
- * A folder named train / val / valid / test (as ../scan.ts reads them) above a JSON sets its split;
+ * A folder named train / val / valid / test (as ./common.ts splitFromName reads them) above a JSON sets its split;
  * else a seeded split is made. Images in the folder that no JSON names come in unlabelled; a JSON
  * with no shapes means someone looked and found nothing, and its image is stored as reviewed.
  * Shapes, in pixels of the image (checked against `imageWidth` / `imageHeight`):
@@ -36,7 +36,6 @@ import type { DB } from '../../store/open'
 import { regionsForExport, type ExportRegion } from '../../store/repos/annotations'
 import { listClasses } from '../../store/repos/classes'
 import { imagesForExport } from '../../store/repos/images'
-import { splitFromName } from '../scan'
 import { exportFileName, OUTSIDE_TOLERANCE_PX } from './coco'
 import {
   ExportNotes,
@@ -54,6 +53,8 @@ import {
   writableRegions,
   writeOut,
   exportProgress,
+  bySplitOrder,
+  splitFromName,
   type OnExportProgress,
 } from './common'
 import { checkedShape, type FormatScan, type ImportUnit, type UnitAnnotation } from './types'
@@ -62,7 +63,7 @@ import { checkedShape, type FormatScan, type ImportUnit, type UnitAnnotation } f
 export const CIRCLE_VERTICES = 64
 /** The labelme version export writes (the file layout of labelme 5.x). */
 export const LABELME_VERSION = '5.5.0'
-/** Split folders export writes, in order; each reads back as its split (../scan.ts splitFromName). */
+/** Split folders export writes, in order; each reads back as its split (splitFromName). */
 const EXPORT_SPLITS: readonly Split[] = ['train', 'val', 'test']
 
 type Obj = Record<string, unknown>
@@ -351,9 +352,7 @@ export async function scanLabelme(given: string): Promise<FormatScan> {
         annotations: () => [],
       })
     }
-  // train, then val, then test, then unsplit (a stable sort), as ../scan.ts orders class folders.
-  const rank = (s: Split | null) => (s === null ? 3 : EXPORT_SPLITS.indexOf(s))
-  out.units.sort((a, b) => rank(a.split) - rank(b.split))
+  bySplitOrder(out.units)
   out.classes = [...classes]
   return out
 }

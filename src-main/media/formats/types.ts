@@ -33,12 +33,19 @@ export interface ImportUnit {
    * `file` then names the file they come from. Omitted: the image is read from `file`.
    */
   read?: () => Promise<Buffer>
+  /**
+   * Set where `read` gives raw pixels of this size (IDX), row by row, stored as they are; omitted:
+   * the bytes are an image file (PNG, JPEG...), decoded to check it and make its thumbnail.
+   */
+  raw?: { width: number; height: number; channels: 1 | 3 }
   /** Other places the image may be, tried in order when `file` is missing. */
   alternatives: string[]
-  /** How report rows about the image name it, e.g. `image 3 (dog.jpg)`. */
-  element: string
+  /** How report rows about the image name it within `file`, e.g. `image 3 (dog.jpg)`; omitted: the file is the image. */
+  element?: string
   /** The split the source gives, or null to have one made. */
   split: Split | null
+  /** The class of the whole image (its folder, its IDX label), stored as its tag; omitted: none. */
+  className?: string | null
   /** The width and height the source states, checked against the decoded image; null where it states none. */
   declaredSize: Size | null
   /** How many annotations the source gives the image. */
@@ -61,11 +68,20 @@ export interface FormatScan {
   failures: ImportFailure[]
   /** Class names the units use, in the order new classes are to be made. */
   classes: string[]
+  /** Files that are not images at all (notes, metadata) met while walking folders: left alone, only counted. */
+  ignored?: number
 }
 
 export interface ScanOptions {
   /** Where the images are, for formats whose files name them (COCO's `file_name`). */
   images?: string
+  /** Class names for IDX labels 0..n-1 (a label without one is named by its number). */
+  classNames?: readonly string[]
+  /**
+   * How the ImageFolder scan reads a folder: `class-folders` as `[split/]class/...`, `files` as plain
+   * images, `auto` as class folders where it holds sub-folders and no loose images. Default `auto`.
+   */
+  layout?: 'auto' | 'files' | 'class-folders'
 }
 
 /**
