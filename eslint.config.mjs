@@ -165,6 +165,7 @@ export default tseslint.config(
       'src-main/train/tasks/**/*.ts',
     ],
     ignores: [
+      'src-main/train/backends/**/*.node.ts',
       'src-main/train/tasks/**/*.node.ts',
       'src-main/train/tasks/**/index.ts',
       'src-main/train/tasks/types.ts',

@@ -27,8 +27,8 @@ const project = path.join(work, 'fashion-mnist')
 execFileSync(process.execPath, [cli, 'init', project])
 execFileSync(process.execPath, [cli, 'import', project, data, '--preset', 'fashion-mnist', '--json'])
 
-function ours(model, extra = []) {
-  log(`smallset ${model}, ${epochs} epoch(s)…`)
+function ours(model, extra = [], threads = null) {
+  log(`smallset ${model}, ${epochs} epoch(s)${threads ? `, ${threads} thread(s)` : ''}…`)
   const out = execFileSync(
     process.execPath,
     [
@@ -47,6 +47,7 @@ function ours(model, extra = []) {
     ],
     {
       maxBuffer: 64 << 20,
+      env: threads ? { ...process.env, SMALLSET_THREADS: String(threads) } : process.env,
     },
   ).toString()
   const lines = out
@@ -89,14 +90,17 @@ for (const [model, ref] of [
   ['seed-mlp', ['--model', 'mlp', '--batch', '20', '--lr', '0.1', '--momentum', '0']],
 ]) {
   const a = ours(model)
+  // The same run on one thread: what the threads (one per core, wasm-threads.node.ts) bring.
+  const one = ours(model, [], 1)
   const b = torch(ref)
+  const ratio = (x) => (b.train_samples_per_s ? Number((x / b.train_samples_per_s).toFixed(3)) : null)
   rows.push({
     model,
     smallset: a,
+    smallset_one_thread: one,
     torch: b,
-    speed_ratio_vs_torch: b.train_samples_per_s
-      ? Number((a.train_samples_per_s / b.train_samples_per_s).toFixed(3))
-      : null,
+    speed_ratio_vs_torch: ratio(a.train_samples_per_s),
+    speed_ratio_vs_torch_one_thread: ratio(one.train_samples_per_s),
   })
 }
 const result = {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
-import '@tensorflow/tfjs-backend-wasm'
+import { getThreadsCount as wasmThreadsCount } from '@tensorflow/tfjs-backend-wasm'
 import { BACKENDS, type BackendInfo } from '../../../src-shared/api/train'
 import { registerWasmGradKernels } from './wasm-grad-kernels'
+import { startThreadedWasm, wantedThreads } from './wasm-threads.node'
 import { probeWebGpu } from './webgpu.node'
 import { registerCpuGradFixes } from './cpu-grad-fixes'
 
@@ -15,8 +16,9 @@ export interface NativeProbe {
 }
 
 /**
- * Picks the fastest backend that works here, in the order WebGPU → native TensorFlow → wasm →
- * cpu, and says why each one before it was skipped. WebGPU runs where Dawn for Node finds a GPU
+ * Picks the fastest backend that works here, in the order WebGPU → native TensorFlow → wasm (with a
+ * thread per core where threads start, see ./wasm-threads.node.ts, else one) → cpu, and says why
+ * each one before it was skipped. WebGPU runs where Dawn for Node finds a GPU
  * adapter (see ./webgpu.node.ts); the native backend only where the host process loaded
  * tfjs-node(-gpu) (both optional; see host/native.ts). `prefer` forces one (`--backend`, the Train
  * tab, tests, benchmarks, SMALLSET_BACKEND).
@@ -49,17 +51,33 @@ export async function selectBackend(native: NativeProbe, prefer?: BackendName): 
     try {
       if (name === 'wasm') registerWasmGradKernels()
       if (name === 'cpu') registerCpuGradFixes()
+      let threads = 1
+      // Threaded wasm first (every core), then wasm on one thread where threads cannot start.
+      // (Only before the backend first starts: it starts once per process.)
+      if (name === 'wasm' && wantedThreads() > 1 && !('wasm' in tf.engine().registry)) {
+        try {
+          threads = await startThreadedWasm(wantedThreads())
+        } catch (e) {
+          tried.push({
+            name,
+            ok: false,
+            detail: `threads could not start (${e instanceof Error ? e.message : String(e)}): one thread instead`,
+          })
+        }
+      }
       const ok = await tf.setBackend(name)
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`)
       await tf.ready()
+      if (name === 'wasm' && threads === 1 && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'))
+        threads = wasmThreadsCount()
       const detail =
         name === 'webgpu'
           ? `WebGPU on ${adapter}, through Dawn for Node`
           : name === 'tensorflow'
             ? `native TensorFlow through ${native.packageName}`
             : name === 'wasm'
-              ? `WebAssembly (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, threads ${
-                  tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'on' : 'off'
+              ? `WebAssembly (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, ${
+                  threads > 1 ? `${threads} threads` : '1 thread'
                 }) with Smallset's gradient kernels for convolutions`
               : 'plain JavaScript: correct but slow'
       tried.push({ name, ok: true, detail })
