@@ -310,8 +310,7 @@ export async function runImport(
           // What waits is written first, so images keep the source's order.
           if (pending.length) flush()
           writeWithRegions(r.value)
-        }
-        else {
+        } else {
           if (!pending.length) pendingSince = Date.now()
           pending.push(r.value)
           pendingBytes += r.value.bytes.length
