@@ -35,7 +35,7 @@ import { AUGMENT_PRESET_CONFIGS } from './train/tasks/classify/models/presets'
 import { SmallsetApp, APP_VERSION } from './api/app'
 import { startWebHost } from './host/web'
 import { openDemoProject } from './project/demo'
-import { writeCocoSceneSet } from './project/scenes'
+import { SCENE_PRESETS, writeCocoSceneSet, type SceneSplit } from './project/scenes'
 import { defaultDemoDir, rendererDir, resourcesDir } from './paths'
 
 /** The headless face of Smallset: the same services as the app, driven from a terminal. */
@@ -326,7 +326,7 @@ program
   .addOption(
     new Option(
       '--model <preset>',
-      'classification: the model preset (default seed-cnn); detect/segment: mobilenet-v2 (default) or centernet-s (from scratch)',
+      'classification: the model preset (default auto: chosen from the project, its reasons on stderr); detect/segment: mobilenet-v2 (default) or centernet-s (from scratch)',
     ).choices([...MODEL_PRESETS.filter((m) => m !== 'custom'), ...DETECTION_MODELS]),
   )
   .option('--epochs <n>', "epochs (default: the preset's)", int)
@@ -370,7 +370,18 @@ program
           })
         : { ok: true as const, value: { task: o.task } }
     if (!defaults.ok) fail(defaults.error.message)
-    const base = defaults.value as TrainConfig
+    const { notes, ...base } = defaults.value as TrainConfig & { notes?: string[] }
+    const overridden = (f: TrainFlags) =>
+      [f.epochs, f.lr, f.batch, f.optimizer, f.momentum, f.seed, f.validation, f.patience, f.augment].some(
+        (v) => v !== undefined,
+      )
+    // Why the recipe is what it is (`auto` explains each choice from the project): on stderr, so
+    // that --json stdout stays one JSON object a line.
+    if (notes?.length && o.resume === undefined && base.task === 'classify' && base.model === 'auto')
+      process.stderr.write(
+        `auto recipe${overridden(o) ? ' (the options given here override it)' : ''}:\n` +
+          `${notes.map((n) => `  - ${n}`).join('\n')}\n`,
+      )
     if (o.model && o.resume === undefined) {
       const detection = (DETECTION_MODELS as readonly string[]).includes(o.model)
       if (detection !== (o.task !== 'classify'))
@@ -680,22 +691,45 @@ program
     'write a detection scene set (Fashion-MNIST items on textured backgrounds) in the COCO train/valid/test layout',
   )
   .argument('<out-dir>')
-  .addOption(new Option('--preset <name>', 'scene set size').choices(['default', 'tiny']).default('default'))
+  .addOption(
+    new Option(
+      '--preset <name>',
+      'the set: default (the detection demo), tiny (for tests), photo-pair (one item per 180×180 image, Sandal or Sneaker)',
+    )
+      .choices(Object.keys(SCENE_PRESETS))
+      .default('default'),
+  )
+  .option('--counts <train,valid,test>', "images per split (default: the preset's)", (v) => {
+    const n = v.split(',').map((x) => int(x))
+    if (n.length !== 3) throw new InvalidArgumentError('give three counts: train,valid,test')
+    return { train: n[0]!, valid: n[1]!, test: n[2]! }
+  })
   .option('--seed <n>', 'seed', int)
   .option('--json', 'print the summary as JSON')
-  .action(async (out: string, o: { preset: 'default' | 'tiny'; seed?: number; json?: boolean }) => {
-    try {
-      const summary = await writeCocoSceneSet(out, {
-        preset: o.preset,
-        ...(o.seed !== undefined && { seed: o.seed }),
-      })
-      process.stdout.write(
-        o.json ? JSON.stringify(summary) + '\n' : `Wrote the scene set to ${printable(out)}\n`,
-      )
-    } catch (e) {
-      fail((e as Error).message)
-    }
-  })
+  .action(
+    async (
+      out: string,
+      o: {
+        preset: keyof typeof SCENE_PRESETS
+        counts?: Record<SceneSplit, number>
+        seed?: number
+        json?: boolean
+      },
+    ) => {
+      try {
+        const summary = await writeCocoSceneSet(out, {
+          preset: o.preset,
+          ...(o.counts && { counts: o.counts }),
+          ...(o.seed !== undefined && { seed: o.seed }),
+        })
+        process.stdout.write(
+          o.json ? JSON.stringify(summary) + '\n' : `Wrote the scene set to ${printable(out)}\n`,
+        )
+      } catch (e) {
+        fail((e as Error).message)
+      }
+    },
+  )
 
 program
   .command('prelabel')

@@ -100,12 +100,13 @@ export const TINY_SCENE_OPTIONS: SceneOptions = {
 /**
  * The most photo-like two-class set these machines can make (no photos are available offline): one
  * large real Fashion-MNIST item per 180×180 RGB image, tinted, turned and placed on a textured
- * background, Pullover against Coat (a hard pair). 1,000 images a class, split 800/100/100; the
- * stand-in for cats vs dogs in the transfer-learning benchmark.
+ * background, Sandal against Sneaker (two kinds of shoe, as cats and dogs are two kinds of pet).
+ * 1,000 images a class, split 800/100/100; the stand-in for cats vs dogs in the transfer-learning
+ * benchmark.
  */
 export const PHOTO_PAIR_SCENE_OPTIONS: SceneOptions = {
   ...DEFAULT_SCENE_OPTIONS,
-  classes: [2, 4],
+  classes: [5, 7],
   counts: { train: 1600, valid: 200, test: 200 },
   width: [180, 180],
   height: [180, 180],

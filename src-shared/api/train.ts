@@ -5,11 +5,15 @@ import { DETECTION_ERROR_KINDS } from '../domain/detection-errors'
 /** Training calls and events (the training lab): merged into the contract in ./contract.ts. */
 
 export const MODEL_PRESETS = [
+  /** Chosen from the project (image size, channels, images per class, balance): models/auto.ts. */
+  'auto',
   'seed-mlp',
   'seed-mlp-dropout',
   'seed-cnn',
   'seed-cnn-bn',
   'seed-cats-dogs',
+  /** The pretrained MobileNetV2 (nsfwjs, MIT), frozen, with a head trained on its cached features. */
+  'transfer-mobilenet-v2',
   'custom',
 ] as const
 export const ModelPreset = z.enum(MODEL_PRESETS)
@@ -116,10 +120,36 @@ export const ClassifyConfig = z
     /** Evaluate on the test split after every epoch too (the seed write-ups report it). */
     testEachEpoch: z.boolean().default(false),
     backend: BackendChoice,
+    /**
+     * Learning-rate schedule: a linear warm-up over `warmupEpochs`, then constant or a cosine decay
+     * to 5% of the rate. Absent: the constant rate of the seed write-ups.
+     */
+    schedule: z
+      .object({ kind: z.enum(['cosine', 'constant']), warmupEpochs: z.number().int().min(0).max(100) })
+      .nullable()
+      .optional(),
+    /** Decoupled weight decay (AdamW-style) on kernels, per step, times the learning rate. Absent: none. */
+    weightDecay: z.number().min(0).max(1).optional(),
+    /** Label smoothing of the training loss's targets (0: none). */
+    labelSmoothing: z.number().min(0).max(0.5).optional(),
+    /** Weigh each class's loss by the inverse of its share of train (`balanced`), or not. */
+    classWeights: z.enum(['none', 'balanced']).optional(),
+    /** An exponential moving average of the weights, used for evaluation and the final model. */
+    ema: z
+      .object({ decay: z.number().min(0.5).max(0.99999) })
+      .nullable()
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.model === 'custom' && !c.layers?.length) {
       ctx.addIssue({ code: 'custom', path: ['layers'], message: 'a custom model needs at least one layer' })
+    }
+    if (c.model === 'auto' && !c.layers?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['layers'],
+        message: 'an auto recipe carries its chosen layers: ask train.defaults for it',
+      })
     }
   })
 export type ClassifyConfig = z.input<typeof ClassifyConfig>
@@ -403,10 +433,14 @@ export const trainCalls = {
     req: Empty,
     res: z.array(z.object({ task: Task, available: z.boolean(), reason: z.string() })),
   },
-  /** A task's recipe (for classification, a preset's), filled in for this project (input size, classes). */
+  /**
+   * A task's recipe (for classification, a preset's; `auto` by default), filled in for this project
+   * (input size, classes). `notes`: why the recipe is what it is, in plain words (`auto` explains
+   * each choice from the project's images); not part of the config.
+   */
   'train.defaults': {
-    req: z.object({ task: Task.default('classify'), model: ModelPreset.default('seed-cnn') }),
-    res: TrainConfig,
+    req: z.object({ task: Task.default('classify'), model: ModelPreset.default('auto') }),
+    res: TrainConfig.and(z.object({ notes: z.array(z.string()).optional() })),
   },
   /** Checks a config against the project without starting anything. */
   'train.validate': {

@@ -113,6 +113,37 @@ describe('training API (trainer in-process, as from sources)', () => {
     expect(cell.length).toBe(ev.confusion[0]![0])
   })
 
+  it('defaults to the auto recipe, says why, and trains it as it comes', async () => {
+    await quadrantProject()
+    const d = await ok<ClassifyConfig & { notes?: string[] }>(
+      app.dispatch('train.defaults', { task: 'classify' }),
+    )
+    expect(d.model).toBe('auto')
+    expect(d.input).toEqual({ width: 8, height: 8, channels: 1 })
+    expect(d.layers!.some((l) => l.type === 'batchnorm')).toBe(true)
+    expect(d.notes!.join('\n')).toMatch(/150 training images, 50 per class/)
+    expect(d.notes!.join('\n')).toMatch(/val split \(30 images\)/)
+    // The seed presets are still there, without notes.
+    const cnn = await ok<ClassifyConfig & { notes?: string[] }>(
+      app.dispatch('train.defaults', { task: 'classify', model: 'seed-cnn' }),
+    )
+    expect(cnn.schedule ?? null).toBeNull()
+    expect(cnn.notes).toBeUndefined()
+    // The notes are not part of the config; the config, shortened, trains as is.
+    const { notes: _n, ...c } = d
+    const { runId } = await ok<{ runId: number }>(
+      app.dispatch('train.start', { config: { ...c, epochs: 3 } }),
+    )
+    const fin = await finished(runId)
+    expect(fin.status).toBe('done')
+    const run = await ok<RunDetail>(app.dispatch('runs.get', { runId }))
+    expect(run.config).toMatchObject({ model: 'auto', labelSmoothing: 0.1, weightDecay: 0.05 })
+    expect(run.history).toHaveLength(3)
+    // Without its layers, an auto config is refused (they are what train.defaults chose).
+    const bare = await app.dispatch('train.validate', { config: { ...c, layers: undefined } })
+    expect(!bare.ok && bare.error.message).toMatch(/auto recipe carries its chosen layers/)
+  })
+
   it('cancels a run within a batch and resumes it from its checkpoint to the end', async () => {
     await quadrantProject()
     const { runId } = await ok<{ runId: number }>(

@@ -14,7 +14,7 @@ import {
   LOGITS_LAYER,
 } from '../../src-main/train/tasks/classify/transfer/model'
 import { evaluateFeatures, transferTask } from '../../src-main/train/tasks/classify/transfer/task'
-import { TRANSFER_NORMALIZE } from '../../src-main/train/tasks/classify/transfer/run.node'
+import { TRANSFER_NORMALIZE } from '../../src-main/train/tasks/classify/transfer/plan'
 import { classifyOptions } from '../../src-main/train/tasks/classify/task'
 import { train } from '../../src-main/train/trainer'
 import { useBackend } from './train-helpers'

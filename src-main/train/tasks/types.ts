@@ -17,8 +17,8 @@ export type PinnedItem = EventPayload<'train.epoch'>['pinned'][number]
 export interface TaskPlan<C extends TrainConfigParsed = TrainConfigParsed> {
   /** Why this project cannot train the task (its labels do not support it), or null when it can. */
   unavailable(db: DB): string | null
-  /** The task's default recipe for this project. */
-  defaults(db: DB, opts: { model?: string }): C
+  /** The task's default recipe for this project; `notes`, when given, say why it is what it is. */
+  defaults(db: DB, opts: { model?: string }): C & { notes?: string[] }
   /** Refuses, with an ApiError saying why, a config this project cannot train; notes otherwise. */
   validate(db: DB, c: C): { notes: string[] }
   /** A short name for the runs list. */

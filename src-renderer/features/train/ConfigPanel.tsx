@@ -4,6 +4,7 @@ import {
   type ClassifyConfig,
   type ModelPreset,
   type Task,
+  type TrainConfig,
 } from '../../../src-shared/api/train'
 import { call } from '../../app/api-client'
 import { AugmentPanel } from './AugmentPanel'
@@ -40,9 +41,9 @@ export function ConfigPanel() {
   const load = (task: Task, model?: ModelPreset) => {
     const keep = useTrain.getState().config?.pinnedImageIds ?? []
     call('train.defaults', { task, ...(model && { model }) }).then(
-      (c) => {
+      ({ notes, ...c }) => {
         setLoadError(null)
-        setConfig({ ...c, pinnedImageIds: keep }, true)
+        setConfig({ ...c, pinnedImageIds: keep } as TrainConfig, true, notes)
       },
       (e: Error) => setLoadError(e.message),
     )
@@ -67,8 +68,10 @@ export function ConfigPanel() {
     if (!needsDefaults || useTrain.getState().config) return
     let stale = false
     const task = preferredTask(useTrain.getState().tasks ?? [])
-    call('train.defaults', task === 'classify' ? { task, model: 'seed-cnn' } : { task }).then(
-      (c) => !stale && !useTrain.getState().config && useTrain.getState().setConfig(c, true),
+    // Classification opens on `auto`: a recipe chosen from the project's images, with its reasons.
+    call('train.defaults', task === 'classify' ? { task, model: 'auto' } : { task }).then(
+      ({ notes, ...c }) =>
+        !stale && !useTrain.getState().config && useTrain.getState().setConfig(c as TrainConfig, true, notes),
       (e: Error) => !stale && setLoadError(e.message),
     )
     return () => {
@@ -134,6 +137,7 @@ function ClassifyForm({
   loadError: string | null
 }) {
   const setConfig = useTrain((s) => s.setConfig)
+  const recipeNotes = useTrain((s) => s.recipeNotes)
   const [showPreview, setShowPreview] = useState(false)
 
   const set = (patch: Partial<ClassifyConfig>) => setConfig({ ...config, ...patch })
@@ -156,7 +160,21 @@ function ClassifyForm({
           testid="model-preset"
         />
         {loadError && <p className="error small">{loadError}</p>}
-        {config.model === 'custom' && (
+        {recipeNotes.length > 0 && (
+          <div className="recipe-notes" data-testid="recipe-notes">
+            <p className="muted small">
+              {config.model === 'auto'
+                ? 'Chosen from this project’s images; every setting below stays editable:'
+                : 'About this recipe:'}
+            </p>
+            <ul className="small">
+              {recipeNotes.map((n, i) => (
+                <li key={i}>{n}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {(config.model === 'custom' || config.model === 'auto') && (
           <LayerBuilder
             layers={config.layers ?? []}
             onChange={(layers) => set({ layers })}
@@ -290,6 +308,55 @@ function ClassifyForm({
               onChange={(patience) => set({ earlyStopping: { patience } })}
             />
           )}
+        </div>
+        <div className="grid3">
+          <SelectField
+            label="Schedule"
+            value={config.schedule?.kind ?? 'none'}
+            options={[
+              { value: 'none', label: 'constant (no warm-up)' },
+              { value: 'constant', label: 'warm-up, then constant' },
+              { value: 'cosine', label: 'warm-up, then cosine' },
+            ]}
+            onChange={(v) =>
+              set({
+                schedule: v === 'none' ? null : { kind: v, warmupEpochs: config.schedule?.warmupEpochs ?? 3 },
+              })
+            }
+            testid="schedule"
+          />
+          {config.schedule && (
+            <NumField
+              label="Warm-up epochs"
+              value={config.schedule.warmupEpochs}
+              invalid={invalid.has('schedule.warmupEpochs')}
+              onChange={(warmupEpochs) => set({ schedule: { ...config.schedule!, warmupEpochs } })}
+            />
+          )}
+          <NumField
+            label="Weight decay"
+            title="decoupled (AdamW-style), times the learning rate, per step"
+            value={config.weightDecay ?? 0}
+            invalid={invalid.has('weightDecay')}
+            onChange={(weightDecay) => set({ weightDecay })}
+            testid="weight-decay"
+          />
+          <NumField
+            label="Label smoothing"
+            value={config.labelSmoothing ?? 0}
+            invalid={invalid.has('labelSmoothing')}
+            onChange={(labelSmoothing) => set({ labelSmoothing })}
+            testid="label-smoothing"
+          />
+          <SelectField
+            label="Class weights"
+            value={config.classWeights ?? 'none'}
+            options={[
+              { value: 'none', label: 'none' },
+              { value: 'balanced', label: 'balanced (inverse share)' },
+            ]}
+            onChange={(classWeights) => set({ classWeights })}
+          />
         </div>
         <label className="check">
           <input

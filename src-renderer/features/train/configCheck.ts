@@ -33,6 +33,8 @@ const LABELS: Record<string, string> = {
   pinnedImageIds: 'Pinned images',
   weightDecay: 'Weight decay',
   warmupEpochs: 'Warm-up epochs',
+  'schedule.warmupEpochs': 'Warm-up epochs',
+  labelSmoothing: 'Label smoothing',
   'ema.decay': 'EMA decay',
   'augment.copyPaste': 'Copy-paste chance',
   'augment.copyPasteMax': 'Pasted at most',

@@ -55,6 +55,8 @@ interface TrainState {
   /** The config being edited, and a counter that resets the form's text fields when it is replaced. */
   config: TrainConfig | null
   configGeneration: number
+  /** Why the loaded recipe is what it is (`train.defaults` notes: `auto` explains each choice). */
+  recipeNotes: string[]
   /** Image ids whose true class we know (picked from the grid): for the flipbook. */
   truth: Record<number, number | null>
   error: string | null
@@ -62,7 +64,8 @@ interface TrainState {
   openImage: ((imageId: number, runId: number) => void) | null
 
   reset(projectDir: string): void
-  setConfig(c: TrainConfig, replace?: boolean): void
+  /** `replace`: a new recipe (resets the form), with `notes` saying why it is what it is. */
+  setConfig(c: TrainConfig, replace?: boolean, notes?: string[]): void
   select(runId: number | null, follow?: boolean): void
   toggleCompare(runId: number): void
   setTab(tab: MainTab): void
@@ -93,6 +96,7 @@ export const useTrain = create<TrainState>()((set, get) => ({
   tasks: null,
   config: null,
   configGeneration: 0,
+  recipeNotes: [],
   truth: {},
   error: null,
   openImage: null,
@@ -112,11 +116,17 @@ export const useTrain = create<TrainState>()((set, get) => ({
       tasks: null,
       config: null,
       configGeneration: get().configGeneration + 1,
+      recipeNotes: [],
       truth: {},
       error: null,
     }),
-  setConfig: (config, replace = false) =>
-    set((s) => ({ config, configGeneration: replace ? s.configGeneration + 1 : s.configGeneration })),
+  setConfig: (config, replace = false, notes) =>
+    set((s) => ({
+      config,
+      configGeneration: replace ? s.configGeneration + 1 : s.configGeneration,
+      // A replaced config brings its own reasons, or none (a run's config reused).
+      recipeNotes: replace ? (notes ?? []) : s.recipeNotes,
+    })),
   select: (selectedId, follow) => set((s) => ({ selectedId, follow: follow ?? s.follow, tab: 'run' })),
   toggleCompare: (runId) =>
     set((s) => ({

@@ -1,10 +1,12 @@
 import { ApiError } from '../../../../src-shared/api/contract'
 import { ClassifyConfig, type ClassifyConfigParsed, type ModelPreset } from '../../../../src-shared/api/train'
 import type { DB } from '../../../store/open'
-import { taggedClasses } from '../../../store/repos/training'
+import { dominantTaggedSize, taggedClasses } from '../../../store/repos/training'
 import type { InputSize } from '../../host/pixels'
 import { dominantInput } from './feed.node'
+import { chooseAuto } from './models/auto'
 import { PRESETS } from './models/presets'
+import { TRANSFER_MIN_SIDE, TRANSFER_MODEL, transferInput } from './transfer/plan'
 import { checkStack } from './models/shapes'
 
 /** Why the project cannot train a classifier, or null when it can. */
@@ -60,21 +62,31 @@ export function checkTrainable(db: DB, c: ClassifyConfigParsed): { classIds: num
  * else the project's most common image size.
  */
 export function resolveInput(db: DB, c: ClassifyConfigParsed): InputSize {
+  if (c.model === TRANSFER_MODEL && c.input) return { ...c.input, channels: 3 }
   if (c.input) return c.input
   if (c.model === 'seed-cats-dogs') return PRESETS['seed-cats-dogs'].input!
   const d = dominantInput(db)
   if (!d) throw new ApiError('bad_input', 'The project has no tagged images to train on.')
-  return d
+  // The pretrained backbone takes RGB at about photo scale (see ./transfer/plan.ts).
+  return c.model === TRANSFER_MODEL ? transferInput(d) : d
 }
 
 export function layersOf(c: ClassifyConfigParsed) {
-  return c.model === 'custom' ? c.layers! : PRESETS[c.model].layers
+  return c.model === 'custom' || c.model === 'auto' ? c.layers! : PRESETS[c.model].layers
 }
 
 /** Everything `train.validate` checks: the project's labels and splits, and that the stack fits the input. */
 export function validateClassify(db: DB, c: ClassifyConfigParsed): { notes: string[] } {
   const { notes } = checkTrainable(db, c)
   const input = resolveInput(db, c)
+  if (c.model === TRANSFER_MODEL) {
+    if (Math.min(input.width, input.height) < TRANSFER_MIN_SIDE)
+      throw new ApiError(
+        'bad_input',
+        `Transfer learning needs an input of at least ${TRANSFER_MIN_SIDE}×${TRANSFER_MIN_SIDE} (the backbone downsamples by 32); ${input.width}×${input.height} is too small.`,
+      )
+    return { notes }
+  }
   try {
     checkStack(layersOf(c), input)
   } catch (e) {
@@ -86,8 +98,31 @@ export function validateClassify(db: DB, c: ClassifyConfigParsed): { notes: stri
   return { notes }
 }
 
+/** The `auto` recipe for this project, with its reasons (see models/auto.ts). */
+export function autoDefaults(db: DB): ClassifyConfigParsed & { notes: string[] } {
+  const classes = taggedClasses(db)
+  const image = dominantTaggedSize(db)
+  if (!image) throw new ApiError('bad_input', 'The project has no tagged images to train on.')
+  const r = chooseAuto({
+    image,
+    trainPerClass: classes.map((k) => k.bySplit.train ?? 0).filter((n) => n > 0),
+    valImages: classes.reduce((n, k) => n + (k.bySplit.val ?? 0), 0),
+  })
+  // Photos (RGB, 64 px and more): the pretrained backbone is offered, not chosen; on the photo-like
+  // data available to measure it (scripts/bench/transfer.mjs) it did not beat this recipe.
+  const notes =
+    image.channels >= 3 && Math.min(image.width, image.height) >= 64
+      ? [
+          ...r.notes,
+          `These look like photos (${image.width}×${image.height} RGB): the model ${TRANSFER_MODEL} (a MobileNetV2 pretrained on photos, frozen, with a trained head) is worth a try too; it caches features once, so it trains fast.`,
+        ]
+      : r.notes
+  return { ...ClassifyConfig.parse({ task: 'classify', model: 'auto', ...r.config }), notes }
+}
+
 /** The preset's recipe, filled in for this project (input size, validation source). */
-export function classifyDefaults(db: DB, model: ModelPreset): ClassifyConfigParsed {
+export function classifyDefaults(db: DB, model: ModelPreset): ClassifyConfigParsed & { notes?: string[] } {
+  if (model === 'auto') return autoDefaults(db)
   const preset = model === 'custom' ? null : PRESETS[model]
   const base = ClassifyConfig.parse({
     task: 'classify',

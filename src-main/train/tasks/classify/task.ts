@@ -65,10 +65,24 @@ export async function evaluate(
   return { loss: set.count ? lossSum / set.count : NaN, acc: set.count ? right / set.count : NaN, probs }
 }
 
+/**
+ * Per-class loss weights for `classWeights: 'balanced'`: n / (classes × count), so that every class
+ * weighs the same in the loss and the mean weight over the set is 1. Classes absent from the set get 0.
+ */
+export function balancedClassWeights(labels: Int32Array, numClasses: number): Float32Array {
+  const counts = new Float64Array(numClasses)
+  for (const l of labels) counts[l]!++
+  const present = counts.filter((c) => c > 0).length
+  return Float32Array.from(counts, (c) => (c > 0 ? labels.length / (present * c) : 0))
+}
+
 export function classifyTask(data: TrainData, config: ClassifyConfigParsed): TrainTask<Batch> {
   const set = data.train
   const augment = config.augment ? AugmentConfig.parse(config.augment) : null
   const shape: [number, number, number] = [set.height, set.width, set.channels]
+  const smoothing = config.labelSmoothing ?? 0
+  const weights =
+    config.classWeights === 'balanced' ? balancedClassWeights(set.labels, data.numClasses) : null
   return {
     trainCount: set.count,
     batch: (idx, rand) => ({
@@ -84,8 +98,19 @@ export function classifyTask(data: TrainData, config: ClassifyConfigParsed): Tra
       const xs = tf.tensor4d(b.x, [b.labels.length, ...shape])
       const ys = tf.tensor1d(b.labels, 'int32')
       const logits = model.apply(xs, { training: true }) as tf.Tensor2D
+      const onehot = tf.oneHot(ys, data.numClasses)
+      const total = (
+        weights || smoothing
+          ? tf.losses.softmaxCrossEntropy(
+              onehot,
+              logits,
+              weights ? tf.gather(tf.tensor1d(weights), ys) : undefined,
+              smoothing,
+            )
+          : tf.losses.softmaxCrossEntropy(onehot, logits)
+      ) as tf.Scalar
       return {
-        total: tf.losses.softmaxCrossEntropy(tf.oneHot(ys, data.numClasses), logits) as tf.Scalar,
+        total,
         parts: { accuracy: tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')) as tf.Scalar },
       }
     },
@@ -103,13 +128,19 @@ export function classifyTask(data: TrainData, config: ClassifyConfigParsed): Tra
   }
 }
 
-/** The loop settings of a classification recipe: a constant learning rate, as the write-ups use. */
+/**
+ * The loop settings of a classification recipe: a constant learning rate, as the write-ups use,
+ * unless the config asks for a schedule, weight decay or a moving average of the weights (`auto`).
+ */
 export function classifyOptions(c: ClassifyConfigParsed): TrainOptions {
   return {
     epochs: c.epochs,
     batchSize: c.batchSize,
     seed: c.seed,
     optimizer: { kind: c.optimizer, learningRate: c.learningRate, momentum: c.momentum },
+    ...(c.schedule && { schedule: { kind: c.schedule.kind, warmupEpochs: c.schedule.warmupEpochs } }),
+    ...(c.weightDecay && { weightDecay: c.weightDecay }),
+    ...(c.ema && { ema: c.ema }),
     earlyStopping: c.earlyStopping,
     // A no-op for models without batch norm; with it, small projects evaluate as they train.
     batchNormRefresh: { batches: 50 },

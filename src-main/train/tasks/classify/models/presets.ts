@@ -18,7 +18,8 @@ const conv = (filters: number, kernel: number, activation: 'relu' | 'linear' = '
   activation,
 })
 
-export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
+/** The fixed presets (`auto` is chosen per project: see auto.ts; `custom` is the user's stack). */
+export const PRESETS: Record<Exclude<ModelPreset, 'custom' | 'auto'>, Preset> = {
   'seed-mlp': {
     description: 'MNIST MLP (seed 004): 784 → 512 ReLU → 10; SGD lr 0.1, batch 20, 10 epochs; about 97%',
     layers: [{ type: 'flatten' }, { type: 'dense', units: 512, activation: 'relu' }],
@@ -90,6 +91,24 @@ export const PRESETS: Record<Exclude<ModelPreset, 'custom'>, Preset> = {
       batchSize: 128,
       epochs: 20,
       earlyStopping: { patience: 3 },
+      init: 'keras',
+    },
+  },
+  // Transfer learning (the cats-vs-dogs write-up's next step): the network is the pretrained backbone
+  // plus a dense head (../transfer/), so there is no stack here; these are the head's settings.
+  'transfer-mobilenet-v2': {
+    description:
+      'Transfer learning: MobileNetV2 pretrained on photos (nsfwjs, MIT), frozen; its features cached once per image and 3 augmented views; a dense head trained on them with Adam and early stopping',
+    layers: [],
+    config: {
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      batchSize: 32,
+      epochs: 40,
+      earlyStopping: { patience: 8 },
+      weightDecay: 1e-4,
+      normalize: { mean: 0.5, std: 0.5 },
+      augment: { hflip: true, rotationDeg: 10, zoom: 0.15, translate: 0.1 },
       init: 'keras',
     },
   },

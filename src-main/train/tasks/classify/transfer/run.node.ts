@@ -7,6 +7,7 @@ import { loadArtifacts, mobileNetV2Artifacts } from '../../../pretrained/mobilen
 import type { RunContext, TaskRun } from '../../types'
 import { holdOut, type ImageSet } from '../data'
 import { dominantInput, loadClassificationData } from '../feed.node'
+import { TRANSFER_NORMALIZE, TRANSFER_VIEWS, transferInput } from './plan'
 import { topK } from '../metrics'
 import { checkTrainable } from '../plan.node'
 import { evaluationOf } from '../run.node'
@@ -23,19 +24,13 @@ import { evaluateFeatures, transferTask } from './task'
 
 /** The backbone's last layer used: 1280 channels at stride 32, pooled to one vector per image. */
 const LAST = 'out_relu'
-/** Rows cached per training image: the image, then augmented copies. */
-export const TRANSFER_VIEWS = 4
-/** MobileNetV2 takes RGB in [-1, 1]. */
-export const TRANSFER_NORMALIZE = { mean: 0.5, std: 0.5 }
 /** The views' augmentation where the config gives none: what suits photos. */
 const DEFAULT_VIEW_AUGMENT = { hflip: true, rotationDeg: 10, zoom: 0.15, translate: 0.1 }
 
-/** The input size for a project: RGB, square, its images' longer side in 32s, between 96 and 224. */
-export function transferInput(db: DB): InputSize {
+function dominantInputOf(db: DB): InputSize {
   const d = dominantInput(db)
   if (!d) throw new ApiError('bad_input', 'The project has no tagged images to train on.')
-  const side = Math.min(224, Math.max(96, Math.round(Math.max(d.width, d.height) / 32) * 32))
-  return { width: side, height: side, channels: 3 }
+  return d
 }
 
 function subsetFeatures(f: FeatureSet, rows: number[]): FeatureSet {
@@ -67,7 +62,7 @@ export async function openTransferRun(ctx: RunContext<ClassifyConfigParsed>): Pr
     ? (started.input as InputSize)
     : config.input
       ? { ...config.input, channels: 3 }
-      : transferInput(db)
+      : transferInput(dominantInputOf(db))
   const loaded = await loadClassificationData(db, ctx.projectDir, input, classIds, ctx.onLoading, ctx.signal)
   let trainSet: ImageSet = loaded.sets.train
   let val: ImageSet | null = loaded.sets.val
@@ -140,7 +135,7 @@ export async function openTransferRun(ctx: RunContext<ClassifyConfigParsed>): Pr
     model,
     task: transferTask(
       { train, val: valFeatures, test, numClasses: classIds.length },
-      { testEachEpoch: config.testEachEpoch },
+      { testEachEpoch: config.testEachEpoch, labelSmoothing: config.labelSmoothing ?? 0 },
     ) as TaskRun['task'],
     // Batch norm lives in the frozen backbone only: nothing to refresh.
     options: { ...classifyOptions(config), batchNormRefresh: null },

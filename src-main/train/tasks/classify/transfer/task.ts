@@ -55,7 +55,10 @@ export async function evaluateFeatures(
   return { loss: set.count ? lossSum / set.count : NaN, acc: set.count ? right / set.count : NaN, probs }
 }
 
-export function transferTask(data: TransferData, opts: { testEachEpoch: boolean }): TrainTask<Batch> {
+export function transferTask(
+  data: TransferData,
+  opts: { testEachEpoch: boolean; labelSmoothing?: number },
+): TrainTask<Batch> {
   const set = data.train
   return {
     trainCount: set.count,
@@ -67,7 +70,12 @@ export function transferTask(data: TransferData, opts: { testEachEpoch: boolean 
       const ys = tf.tensor1d(b.labels, 'int32')
       const logits = headLogits(model, tf.tensor2d(b.x, [b.labels.length, set.dim]), true)
       return {
-        total: tf.losses.softmaxCrossEntropy(tf.oneHot(ys, data.numClasses), logits) as tf.Scalar,
+        total: tf.losses.softmaxCrossEntropy(
+          tf.oneHot(ys, data.numClasses),
+          logits,
+          undefined,
+          opts.labelSmoothing ?? 0,
+        ) as tf.Scalar,
         parts: { accuracy: tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')) as tf.Scalar },
       }
     },
