@@ -133,8 +133,10 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
     },
     'train.resume': ({ runId }) => {
       const r = row(runId)
+      // A run that has just ended while its process is still closing can be resumed at once: the
+      // resume waits in the queue for that process.
       if (
-        runner.activeRunId === runId ||
+        (runner.activeRunId === runId && !runner.isFinishing(runId)) ||
         runner.isQueued(runId) ||
         (r.status !== 'cancelled' && r.status !== 'failed')
       ) {

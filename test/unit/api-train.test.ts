@@ -172,6 +172,30 @@ describe('training API (trainer in-process, as from sources)', () => {
     expect(d.evaluation).not.toBeNull()
   })
 
+  // The Train tab offers Resume as soon as it hears that the run ended, which can be before the
+  // trainer's process has closed: the resume waits for it instead of being refused.
+  it('resumes a run asked for the moment it is cancelled, while its trainer is still closing', async () => {
+    await quadrantProject()
+    const { runId } = await ok<{ runId: number }>(
+      app.dispatch('train.start', { config: config({ epochs: 5 }) }),
+    )
+    const resumed = new Promise<Result<unknown>>((resolve) => {
+      const off = app.onEvent((event) => {
+        if (event === 'train.epoch') void app.dispatch('train.cancel', { runId })
+        if (event === 'train.finished') {
+          off()
+          // Synchronously, inside the event: the runner has not let go of the run yet.
+          resolve(app.dispatch('train.resume', { runId }))
+        }
+      })
+    })
+    await ok(resumed)
+    const fin = await finished(runId)
+    expect(fin.status).toBe('done')
+    const d = await ok<RunDetail>(app.dispatch('runs.get', { runId }))
+    expect(d.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5])
+  })
+
   it('refuses bad settings and unfit projects before anything starts, with clear messages', async () => {
     await quadrantProject()
     const bad = await app.dispatch('train.start', { config: config({ learningRate: -1 }) })

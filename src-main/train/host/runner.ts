@@ -64,9 +64,17 @@ export class TrainRunner {
     return this.active !== null || this.queue.length > 0
   }
 
+  /**
+   * Whether this run's trainer has said it finished and only its process is still to end: a resume
+   * asked for now is queued behind it.
+   */
+  isFinishing(runId: number): boolean {
+    return this.active?.runId === runId && this.active.finished
+  }
+
   /** Queues a run: it is 'queued' in the store from now on, and this process owns it. */
   enqueue(runId: number, resume = false): void {
-    if (this.active?.runId === runId || this.isQueued(runId)) return
+    if ((this.active?.runId === runId && !this.active.finished) || this.isQueued(runId)) return
     const db = this.ctx.requireDb()
     setRunStatus(db, runId, 'queued')
     mergeRunFacts(db, runId, { ownerPid: process.pid })
