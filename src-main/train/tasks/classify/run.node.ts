@@ -10,7 +10,12 @@ import { checkTrainable, layersOf, resolveInput } from './plan.node'
 import { classifyOptions, classifyTask, evaluate, type TrainData } from './task'
 
 /** The top-3 guesses for each image of a set, as prediction rows. */
-function predictionRows(set: ImageSet, probs: Float32Array, classIds: number[], k = 3): PredictionRow[] {
+export function predictionRows(
+  set: Pick<ImageSet, 'count' | 'ids'>,
+  probs: Float32Array,
+  classIds: number[],
+  k = 3,
+): PredictionRow[] {
   const n = classIds.length
   return Array.from({ length: set.count }, (_, i) => ({
     imageId: set.ids[i]!,

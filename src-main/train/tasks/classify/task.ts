@@ -37,17 +37,32 @@ export async function evaluate(
   numClasses: number,
   batchSize = 256,
 ): Promise<{ loss: number; acc: number; probs: Float32Array }> {
-  const probs = new Float32Array(set.count * numClasses)
+  return scoreInBatches(set.count, set.labels, numClasses, batchSize, (idx) => {
+    const x = makeBatch(set, idx, norm)
+    return model.predict(tf.tensor4d(x, [idx.length, set.height, set.width, set.channels])) as tf.Tensor2D
+  })
+}
+
+/**
+ * Loss (summed softmax cross-entropy, then averaged), accuracy and class probabilities over `count`
+ * samples, `batchSize` at a time; `logitsOf` gives a batch's logits (called inside tf.tidy).
+ */
+export async function scoreInBatches(
+  count: number,
+  labels: Int32Array,
+  numClasses: number,
+  batchSize: number,
+  logitsOf: (idx: Int32Array) => tf.Tensor2D,
+): Promise<{ loss: number; acc: number; probs: Float32Array }> {
+  const probs = new Float32Array(count * numClasses)
   let lossSum = 0
   let right = 0
-  for (let start = 0; start < set.count; start += batchSize) {
-    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - start) }, (_, i) => start + i)
-    const x = makeBatch(set, idx, norm)
-    const labels = set.labels.subarray(start, start + idx.length)
+  for (let start = 0; start < count; start += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i)
+    const batchLabels = labels.subarray(start, start + idx.length)
     const [p, l] = tf.tidy(() => {
-      const xs = tf.tensor4d(x, [idx.length, set.height, set.width, set.channels])
-      const logits = model.predict(xs) as tf.Tensor2D
-      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)
+      const logits = logitsOf(idx)
+      const y = tf.oneHot(tf.tensor1d(batchLabels, 'int32'), numClasses)
       const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM)
       return [tf.softmax(logits), loss]
     })
@@ -59,10 +74,10 @@ export async function evaluate(
     for (let i = 0; i < idx.length; i++) {
       let best = 0
       for (let c = 1; c < numClasses; c++) if (pv[i * numClasses + c]! > pv[i * numClasses + best]!) best = c
-      if (best === labels[i]) right++
+      if (best === batchLabels[i]) right++
     }
   }
-  return { loss: set.count ? lossSum / set.count : NaN, acc: set.count ? right / set.count : NaN, probs }
+  return { loss: count ? lossSum / count : NaN, acc: count ? right / count : NaN, probs }
 }
 
 /**

@@ -1,16 +1,15 @@
 import { AugmentConfig, type ClassifyConfigParsed } from '../../../../../src-shared/api/train'
 import { ApiError } from '../../../../../src-shared/api/contract'
 import type { DB } from '../../../../store/open'
-import { putPredictions, type PredictionRow } from '../../../../store/repos/runs'
+import { putPredictions } from '../../../../store/repos/runs'
 import type { InputSize } from '../../../host/pixels'
 import { loadArtifacts, mobileNetV2Artifacts } from '../../../pretrained/mobilenet-v2.node'
 import type { RunContext, TaskRun } from '../../types'
 import { holdOut, type ImageSet } from '../data'
 import { dominantInput, loadClassificationData } from '../feed.node'
 import { TRANSFER_NORMALIZE, TRANSFER_VIEWS, transferInput } from './plan'
-import { topK } from '../metrics'
 import { checkTrainable } from '../plan.node'
-import { evaluationOf } from '../run.node'
+import { evaluationOf, predictionRows } from '../run.node'
 import { classifyOptions } from '../task'
 import { extractFeatures, type FeatureSet } from './features'
 import { featureModel, freezeBackbone, headLayersJson } from './model'
@@ -44,14 +43,6 @@ function subsetFeatures(f: FeatureSet, rows: number[]): FeatureSet {
     labels: Int32Array.from(rows, (r) => f.labels[r]!),
     ids: Int32Array.from(rows, (r) => f.ids[r]!),
   }
-}
-
-function predictionRows(set: FeatureSet, probs: Float32Array, classIds: number[], k = 3): PredictionRow[] {
-  const n = classIds.length
-  return Array.from({ length: set.count }, (_, i) => ({
-    imageId: set.ids[i]!,
-    top: topK(probs, i * n, n, Math.min(k, n)).map((g) => ({ classId: classIds[g.index]!, score: g.score })),
-  }))
 }
 
 export async function openTransferRun(ctx: RunContext<ClassifyConfigParsed>): Promise<TaskRun> {

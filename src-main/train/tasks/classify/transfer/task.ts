@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TrainTask } from '../../../trainer'
+import { scoreInBatches } from '../task'
 import { featureBatch, type FeatureSet } from './features'
 import { headLogits } from './model'
 
@@ -27,32 +28,16 @@ export async function evaluateFeatures(
   numClasses: number,
   batchSize = 512,
 ): Promise<{ loss: number; acc: number; probs: Float32Array }> {
-  const probs = new Float32Array(set.count * numClasses)
-  let lossSum = 0
-  let right = 0
-  for (let start = 0; start < set.count; start += batchSize) {
-    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - start) }, (_, i) => start + i)
-    const x = featureBatch(set, idx, () => 0)
-    const labels = set.labels.subarray(start, start + idx.length)
-    const [p, l] = tf.tidy(() => {
-      const logits = headLogits(model, tf.tensor2d(x, [idx.length, set.dim]), false)
-      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)
-      return [
-        tf.softmax(logits),
-        tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM),
-      ]
-    })
-    const pv = (await p.data()) as Float32Array
-    lossSum += (await l.data())[0]!
-    tf.dispose([p, l])
-    probs.set(pv, start * numClasses)
-    for (let i = 0; i < idx.length; i++) {
-      let best = 0
-      for (let c = 1; c < numClasses; c++) if (pv[i * numClasses + c]! > pv[i * numClasses + best]!) best = c
-      if (best === labels[i]) right++
-    }
-  }
-  return { loss: set.count ? lossSum / set.count : NaN, acc: set.count ? right / set.count : NaN, probs }
+  return scoreInBatches(set.count, set.labels, numClasses, batchSize, (idx) =>
+    headLogits(
+      model,
+      tf.tensor2d(
+        featureBatch(set, idx, () => 0),
+        [idx.length, set.dim],
+      ),
+      false,
+    ),
+  )
 }
 
 export function transferTask(
