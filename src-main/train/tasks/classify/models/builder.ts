@@ -56,7 +56,12 @@ export function buildModel(stack: readonly LayerSpec[], o: BuildOptions): tf.Lay
   const model = tf.sequential()
   let shape: number[] = [o.input.height, o.input.width, o.input.channels]
   let seed = o.seed
-  const init = (fanIn: number) => (o.init === 'torch' ? torchInit(fanIn, (seed += 7)) : {})
+  // Keras' defaults (Glorot-uniform weights, zero biases), seeded like the torch ones, so that a
+  // run's starting weights depend on its seed only (and not on the backend or the process).
+  const init = (fanIn: number) =>
+    o.init === 'torch'
+      ? torchInit(fanIn, (seed += 7))
+      : { kernelInitializer: tf.initializers.glorotUniform({ seed: (seed += 7) }) }
   const first = () => (model.layers.length === 0 ? { inputShape: shape } : {})
   const add = (layer: tf.layers.Layer) => {
     model.add(layer)
