@@ -13,7 +13,14 @@ import { augmentSample, copyPaste, warpSample } from '../../src-main/train/tasks
 import { decodeOutputs } from '../../src-main/train/tasks/detect/decode'
 import { evaluateSet } from '../../src-main/train/tasks/detect/evaluate'
 import { cellCentres, maskLoss } from '../../src-main/train/tasks/detect/loss'
-import { BOX_UNIT, type DetectorOutputs } from '../../src-main/train/tasks/detect/model'
+import { loadBackbone } from '../../src-main/train/tasks/detect/backbone.node'
+import { encodeModel, loadModel } from '../../src-main/train/checkpoint'
+import {
+  BOX_UNIT,
+  buildDetector,
+  runDetector,
+  type DetectorOutputs,
+} from '../../src-main/train/tasks/detect/model'
 import {
   letterboxFor,
   maskArea,
@@ -356,5 +363,36 @@ describe('mask loss', () => {
       }
     }
     expect(got).toBeCloseTo(want / M, 4)
+  })
+})
+
+describe('the detector on the pretrained backbone', () => {
+  it('reloads from its saved topology and weights, with or without masks, and gives the same outputs', async () => {
+    // A saved model keeps only the inputs its outputs use: without mask prototypes the head does
+    // not read the backbone's stride-2 map, and a reloaded head must still run (the GPU worker and
+    // a stored run's predictions both reload it).
+    const backbone = await loadBackbone()
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => ((i * 37) % 251) / 251),
+      [1, 64, 64, 3],
+    )
+    for (const prototypes of [0, 4]) {
+      const spec = { model: 'mobilenet-v2' as const, width: 64, height: 64, classes: 2, prototypes, seed: 1 }
+      const built = buildDetector(spec, backbone)
+      const reloaded = await loadModel(await encodeModel(built.head))
+      expect(reloaded.inputs).toHaveLength(prototypes ? 5 : 4)
+      const a = runDetector(built, x, false)
+      const b = runDetector({ backbone, head: reloaded }, x, false)
+      expect(Object.keys(b)).toEqual(Object.keys(a))
+      for (const k of ['heat', 'box', 'coef', 'protos'] as const) {
+        if (!a[k]) continue
+        expect(b[k]!.shape).toEqual(a[k]!.shape)
+        expect(tf.max(tf.abs(tf.sub(a[k]!, b[k]!))).dataSync()[0]).toBeLessThan(1e-5)
+      }
+      tf.dispose([...Object.values(a), ...Object.values(b)] as tf.Tensor[])
+      built.head.dispose()
+      reloaded.dispose()
+    }
+    x.dispose()
   })
 })

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import * as tf from '@tensorflow/tfjs'
+import type * as tf from '@tensorflow/tfjs'
+import type { LayerJson, ModelArtifacts, TopologyJson } from './artifacts'
 
 /**
  * The pretrained image backbone every task may use: MobileNetV2 (α 1.0) as the npm package `nsfwjs`
@@ -13,34 +14,6 @@ import * as tf from '@tensorflow/tfjs'
 export const MOBILENET_V2_NAME = 'MobileNetV2 (nsfwjs 4.3, MIT)'
 
 const require = createRequire(__filename)
-
-export interface LayerJson {
-  class_name: string
-  name?: string
-  config: { name?: string; batch_input_shape?: (number | null)[]; [k: string]: unknown }
-  inbound_nodes?: unknown[]
-}
-
-/** A functional model's topology, as tfjs-layers serialises it. */
-export interface TopologyJson {
-  class_name?: string
-  model_config: {
-    class_name?: string
-    config: {
-      layers: LayerJson[]
-      input_layers?: [string, number, number][]
-      output_layers: [string, number, number][]
-      [k: string]: unknown
-    }
-  }
-  [k: string]: unknown
-}
-
-export interface ModelArtifacts {
-  topology: TopologyJson
-  weightSpecs: tf.io.WeightsManifestEntry[]
-  weightData: ArrayBuffer
-}
 
 let artifacts: ModelArtifacts | null = null
 
@@ -81,15 +54,4 @@ export function mobileNetV2Artifacts(last: string, extra: LayerJson[] = []): Mod
   const out = config.layers[config.layers.length - 1]!
   config.output_layers = [[out.name ?? out.config.name!, 0, 0]]
   return { topology, weightSpecs: a.weightSpecs, weightData: a.weightData }
-}
-
-/**
- * Loads a model from artifacts made by mobileNetV2Artifacts; `strict` is off, since the package's own
- * classifier top has weights but no layer any more, and appended layers start from their initialisers.
- */
-export function loadArtifacts(a: ModelArtifacts): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: a.topology, weightSpecs: a.weightSpecs, weightData: a.weightData }),
-    { strict: false },
-  )
 }

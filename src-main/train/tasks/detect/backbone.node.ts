@@ -1,27 +1,19 @@
-import * as tf from '@tensorflow/tfjs'
-import { loadArtifacts, mobileNetV2Artifacts, MOBILENET_V2_NAME } from '../../pretrained/mobilenet-v2.node'
+import { mobileNetV2Artifacts, MOBILENET_V2_NAME } from '../../pretrained/mobilenet-v2.node'
+import { backboneFrom } from './backbone'
 import { BACKBONE_TAPS, type Backbone } from './model'
 
 /**
- * The detector's backbone: the pretrained MobileNetV2 (../../pretrained/mobilenet-v2.node.ts), cut at
- * four taps (strides 4 to 32) and kept frozen: the detector runs it in inference mode and trains only
- * what sits on top. Loaded once per process.
+ * The detector's backbone in this process: the pretrained MobileNetV2
+ * (../../pretrained/mobilenet-v2.node.ts), for inputs of any size (the detector's canvas) and with the
+ * layers up to its last tap only. Loaded once per process.
  */
 
 let loading: Promise<Backbone> | null = null
 
-async function load(): Promise<Backbone> {
-  // Any input size (the detector's canvas), and only the layers up to the last tap.
-  const full = await loadArtifacts(mobileNetV2Artifacts(BACKBONE_TAPS[BACKBONE_TAPS.length - 1]))
-  const model = tf.model({
-    inputs: full.inputs,
-    outputs: BACKBONE_TAPS.map((n) => full.getLayer(n).output as tf.SymbolicTensor),
-  })
-  model.trainable = false
-  return { model, name: MOBILENET_V2_NAME }
-}
+/** The artifacts the backbone is cut from, for a trainer that builds it itself (train/remote/). */
+export const backboneArtifacts = () => mobileNetV2Artifacts(BACKBONE_TAPS[BACKBONE_TAPS.length - 1])
 
 export function loadBackbone(): Promise<Backbone> {
-  loading ??= load()
+  loading ??= backboneFrom(backboneArtifacts(), MOBILENET_V2_NAME)
   return loading
 }

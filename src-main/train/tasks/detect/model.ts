@@ -100,9 +100,11 @@ export function buildDetector(spec: DetectorSpec, backbone: Backbone | null = nu
     const probe = tf.tidy(
       () => backbone.model.predict(tf.zeros([1, spec.height, spec.width, 3])) as tf.Tensor[],
     )
-    inputs = probe.map((t) => tf.input({ shape: t.shape.slice(1) as number[] }))
+    features = probe.map((t) => tf.input({ shape: t.shape.slice(1) as number[] }))
     tf.dispose(probe)
-    features = inputs
+    // Without mask prototypes nothing reads the stride-2 map: it is no input of the head (a saved
+    // model keeps only the inputs its outputs use, so a reloaded head would not take it either).
+    inputs = spec.prototypes > 0 ? features : features.slice(1)
   } else {
     const input = tf.input({ shape: [spec.height, spec.width, 3] })
     let x = cbr(input, w.stages[0]!, 3, 2)
@@ -176,7 +178,12 @@ export type DetectorOutputs = {
  * inference mode: it is frozen, so no gradient goes into it.
  */
 export function runDetector(d: Detector, x: tf.Tensor4D, training: boolean): DetectorOutputs {
-  const inputs = d.backbone ? (d.backbone.model.predict(x) as tf.Tensor4D[]) : [normaliseInput(x)]
+  let inputs = d.backbone ? (d.backbone.model.predict(x) as tf.Tensor4D[]) : [normaliseInput(x)]
+  // The backbone's maps the head takes: the last ones (a detector without masks skips stride 2).
+  if (inputs.length > d.head.inputs.length) {
+    tf.dispose(inputs.slice(0, inputs.length - d.head.inputs.length))
+    inputs = inputs.slice(inputs.length - d.head.inputs.length)
+  }
   const out = (training ? d.head.apply(inputs, { training: true }) : d.head.predict(inputs)) as tf.Tensor4D[]
   return { heat: out[0]!, box: out[1]!, coef: out[2], protos: out[3] }
 }
