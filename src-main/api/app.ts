@@ -20,7 +20,7 @@ import { annotateHandlers } from './annotate'
 import type { AppContext, HandlerMap } from './context'
 import { exchangeHandlers } from './exchange'
 import { trainHandlers } from './train'
-import { TrainRunner } from '../train/host/runner'
+import { TrainRunner, type GpuHost } from '../train/host/runner'
 import { failOrphanedRuns } from '../store/repos/runs'
 import { displayable, displayableThumb } from '../media/decode'
 import { runImport, type ImportOptions } from '../media/import'
@@ -43,10 +43,19 @@ export type EventListener = <E extends EventName>(event: E, payload: EventPayloa
 export interface AppOptions {
   /** Where each demo project is made (default: ~/.smallset/…, see paths.ts). */
   demoDir?: (kind: DemoKind) => string
+  /**
+   * A trainer in a Chromium worker with the machine's GPU, where the host has one: Electron's
+   * hidden trainer window (src-main/index.ts). Runs train through it on WebGPU or WebGL.
+   */
+  gpuHost?: GpuHost
 }
 
 export class SmallsetApp implements AppContext {
   constructor(private readonly options: AppOptions = {}) {}
+
+  get gpuHost(): GpuHost | null {
+    return this.options.gpuHost ?? null
+  }
 
   private db: DB | null = null
   private dir: string | null = null

@@ -81,8 +81,12 @@ const EarlyStopping = z
   .default(null)
 const PinnedImageIds = z.array(z.number().int()).max(64).default([])
 
-/** The engines a run can train on, fastest first (see src-main/train/backends/select.ts). */
-export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const
+/**
+ * The engines a run can train on, fastest first, in the order a run tries them (see
+ * src-main/train/backends/select.ts). webgpu and webgl run in Chromium (in Electron, the hidden trainer
+ * window's worker); webgpu also in the trainer process through Dawn for Node (CLI, web host).
+ */
+export const BACKENDS = ['webgpu', 'webgl', 'tensorflow', 'wasm', 'cpu'] as const
 /** Forces a run's backend; absent: the fastest that starts here. */
 const BackendChoice = z.enum(BACKENDS).optional()
 

@@ -16,7 +16,8 @@ export interface NativeProbe {
 }
 
 /**
- * Picks the fastest backend that works here, in the order WebGPU → native TensorFlow → wasm (with a
+ * Picks the fastest backend that works in the trainer process, in the order WebGPU → (WebGL, which
+ * only Chromium has: see ./browser.ts and train/remote/) → native TensorFlow → wasm (with a
  * thread per core where threads start, see ./wasm-threads.node.ts, else one) → cpu, and says why
  * each one before it was skipped. WebGPU runs where Dawn for Node finds a GPU
  * adapter (see ./webgpu.node.ts); the native backend only where the host process loaded
@@ -27,6 +28,14 @@ export async function selectBackend(native: NativeProbe, prefer?: BackendName): 
   const tried: BackendInfo['tried'] = []
   const order: BackendName[] = prefer ? [prefer] : [...BACKENDS]
   for (const name of order) {
+    if (name === 'webgl') {
+      tried.push({
+        name,
+        ok: false,
+        detail: 'WebGL runs only in Chromium (in the app, its GPU worker); the trainer process is Node',
+      })
+      continue
+    }
     if (name === 'tensorflow' && !native.packageName) {
       tried.push({ name, ok: false, detail: native.detail })
       continue

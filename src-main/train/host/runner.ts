@@ -5,6 +5,7 @@ import type { EventName, EventPayload } from '../../../src-shared/api/contract'
 import { openProjectStore, type DB } from '../../store/open'
 import { getHistory, getRunRow, mergeRunFacts, setRunStatus, toSummary } from '../../store/repos/runs'
 import type { PredictResult, PrelabelProgress } from './predict'
+import type { PortLike } from '../remote/protocol'
 import type { TrainerMessage } from './run-training'
 import type { WorkerReply, WorkerRequest } from './worker'
 
@@ -20,11 +21,21 @@ export function builtWorkerPath(): string | null {
   return null
 }
 
+/**
+ * A trainer in a Chromium worker that has the machine's GPU: in Electron, the hidden trainer
+ * window (src-main/index.ts). Each run gets a port of its own.
+ */
+export interface GpuHost {
+  connect(): Promise<PortLike>
+}
+
 /** What the runner needs of the app: the open project's store and the event stream. */
 export interface RunnerHost {
   requireDb(): DB
   readonly projectDir: string | null
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void
+  /** Where the app has a GPU worker (Electron), the trainer process may train through it. */
+  readonly gpuHost?: GpuHost | null
 }
 
 interface Job {
@@ -158,23 +169,28 @@ export class TrainRunner {
     if (!this.workerPath) {
       const ac = new AbortController()
       this.active = { runId: job.runId, child: null, cancel: () => ac.abort(), finished: false }
-      void import('./run-training')
-        .then(({ runTraining }) =>
+      const gpuHost = this.ctx.gpuHost
+      void Promise.all([import('./run-training'), gpuHost?.connect().catch(() => undefined)])
+        .then(([{ runTraining }, gpu]) =>
           runTraining({
             projectDir,
             runId: job.runId,
             resume: job.resume,
             signal: ac.signal,
             send: (m) => this.relay(m, projectDir),
+            gpu,
           }),
         )
         .finally(() => this.done())
       return
     }
+    const gpuHost = this.ctx.gpuHost ?? null
     const child = fork(this.workerPath, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
+      ...(gpuHost && { env: { ...process.env, SMALLSET_GPU_RELAY: '1' } }),
     })
+    const gpu = gpuHost ? this.relayGpu(child, gpuHost) : null
     this.active = {
       runId: job.runId,
       child,
@@ -188,11 +204,13 @@ export class TrainRunner {
     child.on('error', (e) => (lastError = e.message))
     child.on('message', (m: WorkerReply) => {
       if (m.type === 'error') lastError = m.message
+      else if (m.type === 'gpu') gpu?.toWorker(m.payload)
       else if (m.type !== 'predicted' && m.type !== 'prelabel-progress' && m.type !== 'prelabeled')
         this.relay(m, projectDir)
     })
     // 'close', not 'exit': it comes after the last message, so a finished run is never taken for a crash.
     child.on('close', (code, signal) => {
+      gpu?.close()
       try {
         if (this.active && !this.active.finished) {
           // The process died without finishing (a crash, a kill): the run is resumable from its
@@ -215,6 +233,39 @@ export class TrainRunner {
       }
     })
     child.send({ type: 'train', projectDir, runId: job.runId, resume: job.resume } satisfies WorkerRequest)
+  }
+
+  /**
+   * Relays between the trainer process and the GPU worker: the port is connected on the first
+   * message the process sends it (when a run asks which GPU backend it would get).
+   */
+  private relayGpu(child: ChildProcess, host: GpuHost): { toWorker(m: unknown): void; close(): void } {
+    const toChild = (payload: unknown) => {
+      if (child.connected) child.send({ type: 'gpu', payload } satisfies WorkerRequest, () => {})
+    }
+    let port: Promise<PortLike | null> | null = null
+    let stop = () => {}
+    return {
+      toWorker: (m) => {
+        port ??= host.connect().then(
+          (p) => {
+            stop = p.listen(toChild)
+            return p
+          },
+          (e: unknown) => {
+            const message = `the GPU worker did not start: ${e instanceof Error ? e.message : String(e)}`
+            toChild({ type: 'error', message })
+            return null
+          },
+        )
+        void port.then((p) => p?.postMessage(m))
+      },
+      close: () => {
+        // The trainer process is gone: whatever the worker is training for it stops too.
+        void port?.then((p) => p?.postMessage({ type: 'cancel' }))
+        stop()
+      },
+    }
   }
 
   /** Predicts files with a run's model, in a short-lived trainer process (or in-process from sources). */

@@ -1,5 +1,6 @@
 import { useSqliteBinding } from '../../store/open'
 import { predictFiles, prelabelImages, type PrelabelProgress } from './predict'
+import type { PortLike } from '../remote/protocol'
 import { runTraining, type TrainerMessage } from './run-training'
 
 /**
@@ -11,6 +12,8 @@ export type WorkerRequest =
   | { type: 'predict'; projectDir: string; runId: number; paths: string[] }
   | { type: 'prelabel'; projectDir: string; runId: number; imageIds: number[] }
   | { type: 'cancel' }
+  /** From the GPU worker, relayed by the parent (see gpuRelay below). */
+  | { type: 'gpu'; payload: unknown }
 
 export type WorkerReply =
   | TrainerMessage
@@ -18,6 +21,8 @@ export type WorkerReply =
   | { type: 'prelabel-progress'; progress: PrelabelProgress }
   | { type: 'prelabeled'; progress: PrelabelProgress }
   | { type: 'error'; message: string }
+  /** To the GPU worker, relayed by the parent. */
+  | { type: 'gpu'; payload: unknown }
 
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
 const ac = new AbortController()
@@ -49,7 +54,28 @@ const send = (m: WorkerReply) => {
 // writes fail with EPIPE. Nothing can be said there any more; that is no reason to crash.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 
+/**
+ * In the app, the parent holds a port to a trainer in a Chromium worker with the machine's GPU
+ * (Electron's hidden trainer window: Dawn for Node cannot run in Electron's processes) and says so
+ * with SMALLSET_GPU_RELAY=1; the two talk through the parent, over this process's IPC channel.
+ */
+const gpuListeners = new Set<(m: unknown) => void>()
+const gpu: PortLike | undefined =
+  process.env.SMALLSET_GPU_RELAY === '1'
+    ? {
+        postMessage: (payload) => send({ type: 'gpu', payload }),
+        listen: (fn) => {
+          gpuListeners.add(fn)
+          return () => gpuListeners.delete(fn)
+        },
+      }
+    : undefined
+
 process.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'gpu') {
+    for (const fn of [...gpuListeners]) fn(msg.payload)
+    return
+  }
   if (msg.type === 'cancel') {
     ac.abort()
     return
@@ -62,6 +88,7 @@ process.on('message', (msg: WorkerRequest) => {
           resume: msg.resume,
           signal: ac.signal,
           send,
+          gpu,
         })
       : msg.type === 'prelabel'
         ? prelabelImages(msg.projectDir, msg.runId, msg.imageIds, {

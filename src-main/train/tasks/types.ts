@@ -4,6 +4,7 @@ import type { TrainConfigParsed } from '../../../src-shared/api/train'
 import type { PredictResult } from '../host/predict'
 import type { DB } from '../../store/open'
 import type { RunFacts } from '../../store/repos/runs'
+import type { RemoteTaskSpec } from '../remote/protocol'
 import type { TrainOptions, TrainTask } from '../trainer'
 
 /**
@@ -48,6 +49,11 @@ export interface TaskRun {
   facts: Partial<RunFacts>
   model: tf.LayersModel
   task: TrainTask<unknown>
+  /**
+   * The task as data, for a trainer in another context (a Chromium worker on the GPU, see
+   * train/remote/); absent where the task trains only in the trainer process.
+   */
+  remote?(): Promise<RemoteTaskSpec>
   options: TrainOptions
   /** What the model now says of the pinned images, for an epoch (0: before training). */
   pinned(model: tf.LayersModel, epoch: number): Promise<Stored<PinnedItem[]>>

@@ -81,7 +81,7 @@ export function StartSection({ config, issues }: { config: TrainConfig; issues: 
           }
           data-testid="backend-choice"
         >
-          <option value="auto">fastest available (WebGPU, then wasm, then cpu)</option>
+          <option value="auto">fastest available (WebGPU, WebGL, then wasm on every core, then cpu)</option>
           {BACKENDS.map((b) => (
             <option key={b} value={b}>
               {b}

@@ -110,6 +110,7 @@ export async function openClassifyRun(ctx: RunContext<ClassifyConfigParsed>): Pr
     },
     model,
     task: classifyTask(data, config) as TaskRun['task'],
+    remote: async () => ({ kind: 'classify', data, config }),
     options: classifyOptions(config),
     pinned: async (m, epoch) => {
       const rows = pinned?.count

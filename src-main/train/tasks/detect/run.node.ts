@@ -7,7 +7,7 @@ import type { RunContext, TaskRun } from '../types'
 import type { ImageDetection } from './decode'
 import { detectionEvaluation, epochFigures, evaluateSet } from './evaluate'
 import { loadDetectionData } from './feed.node'
-import { loadBackbone } from './backbone.node'
+import { backboneArtifacts, loadBackbone } from './backbone.node'
 import { buildDetector, usesBackbone } from './model'
 import { canvasFor, detectionClasses } from './plan.node'
 import type { DetectionSample, DetectionSet } from './sample'
@@ -90,7 +90,8 @@ export async function openDetectRun(ctx: RunContext<DetectionConfigParsed>): Pro
     },
     backbone,
   )
-  const task = detectionTask({ train, val, test, classes: classIds.length, masks }, config, backbone)
+  const data = { train, val, test, classes: classIds.length, masks }
+  const task = detectionTask(data, config, backbone)
   const rowsOf = (set: DetectionSet, dets: ImageDetection[][]) =>
     set.samples.map((s, i) => ({ imageId: s.imageId, detections: toDetections(dets[i]!, s, classIds) }))
   return {
@@ -103,6 +104,13 @@ export async function openDetectRun(ctx: RunContext<DetectionConfigParsed>): Pro
     },
     model,
     task: task as unknown as TaskRun['task'],
+    // For a trainer in a Chromium worker (train/remote/): the same data, and the backbone's weights.
+    remote: async () => ({
+      kind: 'detect',
+      data,
+      config,
+      backbone: backbone && { name: backbone.name, artifacts: backboneArtifacts() },
+    }),
     options: detectionOptions(config),
     pinned: async (m, epoch) => {
       const rows = rowsOf(pinned, await task.detect(m, pinned))
