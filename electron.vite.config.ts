@@ -27,8 +27,15 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src-renderer'),
     build: {
-      rollupOptions: { input: { index: resolve(__dirname, 'src-renderer/index.html') } },
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'src-renderer/index.html'),
+          // Electron's hidden trainer window: a worker training on Chromium's WebGPU or WebGL.
+          'gpu-trainer': resolve(__dirname, 'src-renderer/gpu-trainer.html'),
+        },
+      },
     },
+    worker: { format: 'es' },
     plugins: [react()],
   },
 })

@@ -90,6 +90,25 @@ export default tseslint.config(
       ],
     },
   },
+  // Electron's hidden trainer window is a Chromium host for the trainer, not UI: it runs the pure
+  // training code (src-main/train, no store, no Node) in a worker, on Chromium's WebGPU or WebGL.
+  {
+    files: ['src-renderer/gpu-trainer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/src-main/(?!train/remote/\\w+$|train/backends/browser$)',
+              message: 'the trainer window runs only the remote trainer (src-main/train/remote)',
+            },
+            { group: ['better-sqlite3', 'sharp', 'electron', 'node:*'], message: 'not in the renderer' },
+          ],
+        },
+      ],
+    },
+  },
   // Only the Electron entry points may import Electron; handlers stay testable in plain Node.
   {
     files: ['src-main/**/*.ts'],

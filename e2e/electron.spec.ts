@@ -56,3 +56,43 @@ test('the Electron window opens the demo project through the preload API', async
   expect(await win.evaluate(() => typeof window.api?.call)).toBe('function')
   await app.close()
 })
+
+test("a run in the Electron app goes through the hidden window's GPU worker", async () => {
+  if (why)
+    console.log(
+      `electron.spec: SKIPPED because ${why}. e2e/gpu-worker.spec.ts covers the worker in Chromium.`,
+    )
+  test.skip(why !== '', `Skipped: ${why}`)
+  test.setTimeout(180_000)
+  const app = await electron.launch({
+    executablePath: binary!,
+    args: [ROOT],
+    env: {
+      ...process.env,
+      SMALLSET_DEMO_DIR: path.join(tempDir('electron-gpu'), 'demo'),
+      SMALLSET_SQLITE_BINDING: binding!,
+    },
+  })
+  const win = await app.firstWindow()
+  await expect(win.getByTestId('count-images')).toHaveText('300')
+  type Api = { call(channel: string, req: unknown): Promise<{ ok: boolean; value?: unknown }> }
+  const summary = await win.evaluate(async () => {
+    const api = (window as unknown as { api: Api }).api
+    const config = { task: 'classify', model: 'seed-mlp', epochs: 1 }
+    const started = await api.call('train.start', { config })
+    const runId = (started.value as { runId: number }).runId
+    for (;;) {
+      const r = await api.call('runs.get', { runId })
+      const s = (
+        r.value as { summary: { status: string; backend: string; backendReason: string; error: string } }
+      ).summary
+      if (s.status !== 'queued' && s.status !== 'running') return s
+      await new Promise((res) => setTimeout(res, 500))
+    }
+  })
+  expect(summary.status, summary.error).toBe('done')
+  // Trained on Chromium's WebGPU or WebGL in the worker, or, where it has no (hardware) GPU, in the
+  // trainer process with the worker's reasons: either way the worker answered.
+  expect(`${summary.backend}: ${summary.backendReason}`).toMatch(/Chromium/)
+  await app.close()
+})

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron'
+import { app, BrowserWindow, ipcMain, MessageChannelMain, protocol, session, shell } from 'electron'
 import { SmallsetApp } from './api/app'
+import type { GpuHost } from './train/host/runner'
 import type { DemoKind } from '../src-shared/api/contract'
 import { useSqliteBinding } from './store/open'
 import { serveMedia, serveRenderer } from './window/protocols'
@@ -35,6 +36,71 @@ protocol.registerSchemesAsPrivileged([
 // Every renderer sandboxed, whatever its webPreferences say.
 app.enableSandbox()
 
+// WebGPU for the trainer window's worker: on Linux, Chromium still keeps it behind these switches.
+if (process.platform === 'linux') {
+  app.commandLine.appendSwitch('enable-unsafe-webgpu')
+  app.commandLine.appendSwitch('enable-features', 'Vulkan')
+}
+
+/**
+ * The GPU trainer: Dawn for Node cannot run in Electron's processes (dawn-gpu/node-webgpu#5), so
+ * runs train in a dedicated worker of a hidden window (src-renderer/gpu-trainer/), on Chromium's
+ * own WebGPU or WebGL. The window is made on a run's first need and kept; each run gets its own
+ * MessagePort, relayed to its trainer process by the runner (train/host/runner.ts).
+ */
+let gpuWindow: Promise<BrowserWindow> | null = null
+const gpuCrashListeners = new Set<(message: string) => void>()
+function gpuTrainerWindow(): Promise<BrowserWindow> {
+  gpuWindow ??= (async () => {
+    const win = new BrowserWindow({
+      show: false,
+      webPreferences: {
+        preload: path.join(__dirname, '../preload/index.js'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        // A hidden window's timers are throttled by default: training would crawl.
+        backgroundThrottling: false,
+      },
+    })
+    win.webContents.on('render-process-gone', (_e, d) => {
+      gpuWindow = null
+      for (const fn of [...gpuCrashListeners]) fn(`the GPU trainer window stopped (${d.reason})`)
+      if (!win.isDestroyed()) win.destroy()
+    })
+    win.on('closed', () => (gpuWindow = null))
+    await win.loadURL(new URL('gpu-trainer.html', APP_URL).href)
+    return win
+  })()
+  gpuWindow.catch(() => (gpuWindow = null))
+  return gpuWindow
+}
+const gpuHost: GpuHost = {
+  async connect() {
+    const win = await gpuTrainerWindow()
+    const { port1, port2 } = new MessageChannelMain()
+    win.webContents.postMessage('smallset:gpu-port', null, [port2])
+    const listeners = new Set<(m: unknown) => void>()
+    // A crashed window says nothing more: its runs end with this message (and stay resumable).
+    const onCrash = (message: string) => listeners.forEach((fn) => fn({ type: 'error', message }))
+    gpuCrashListeners.add(onCrash)
+    port1.on('message', (e) => listeners.forEach((fn) => fn(e.data)))
+    port1.start()
+    return {
+      postMessage: (m) => port1.postMessage(m),
+      listen: (fn) => {
+        listeners.add(fn)
+        return () => {
+          listeners.delete(fn)
+          if (listeners.size) return
+          gpuCrashListeners.delete(onCrash)
+          port1.close()
+        }
+      },
+    }
+  },
+}
+
 // better-sqlite3 built for Electron's ABI by scripts/start.mjs; node_modules holds the Node build.
 useSqliteBinding(process.env.SMALLSET_SQLITE_BINDING)
 const service = new SmallsetApp({
@@ -42,6 +108,8 @@ const service = new SmallsetApp({
     kind === 'classification'
       ? (process.env.SMALLSET_DEMO_DIR ?? path.join(app.getPath('userData'), 'demo-project'))
       : path.join(app.getPath('userData'), 'detection-demo'),
+  // SMALLSET_GPU_WORKER=0 keeps every run in the trainer process (wasm on every core).
+  gpuHost: process.env.SMALLSET_GPU_WORKER === '0' ? undefined : gpuHost,
 })
 
 /** The webContents of the app's own windows: the only ones whose main frame may call the API. */
@@ -90,7 +158,11 @@ async function createWindow(): Promise<void> {
   const off = service.onEvent((event, payload) => {
     if (!win.isDestroyed()) win.webContents.send('smallset:event', event, payload)
   })
-  win.on('closed', off)
+  win.on('closed', () => {
+    off()
+    // The hidden trainer window must not keep the app alive once the last real window closes.
+    void gpuWindow?.then((w) => !w.isDestroyed() && w.destroy())
+  })
   await win.loadURL(DEV_URL ?? APP_START_URL)
 }
 
@@ -120,7 +192,7 @@ app.whenReady().then(async () => {
   }
   await createWindow()
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) void createWindow()
+    if (BrowserWindow.getAllWindows().every((w) => !w.isVisible())) void createWindow()
   })
 })
 

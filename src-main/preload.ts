@@ -19,3 +19,7 @@ const api = {
 }
 
 contextBridge.exposeInMainWorld('api', api)
+
+// Electron's hidden trainer window (src-renderer/gpu-trainer/page.ts) is sent the port of its GPU
+// worker; a port cannot cross the context bridge, so it is handed on as a window message.
+ipcRenderer.on('smallset:gpu-port', (e) => window.postMessage('smallset:gpu-port', '*', e.ports))
