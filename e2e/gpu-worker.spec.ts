@@ -1,13 +1,16 @@
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test'
 import * as tf from '@tensorflow/tfjs'
-import { ClassifyConfig, type BackendInfo, type LayerSpec } from '../src-shared/api/train'
+import { ClassifyConfig, SegmentConfig, type BackendInfo, type LayerSpec } from '../src-shared/api/train'
 import { seededRandom } from '../src-shared/domain/random'
 import { registerCpuGradFixes } from '../src-main/train/backends/cpu-grad-fixes'
 import { probeRemote, trainRemote } from '../src-main/train/remote/client'
 import type { PortLike } from '../src-main/train/remote/protocol'
 import { buildModel } from '../src-main/train/tasks/classify/models/builder'
 import { classifyOptions, classifyTask, type TrainData } from '../src-main/train/tasks/classify/task'
+import { buildDetector } from '../src-main/train/tasks/detect/model'
+import { detectionOptions, detectionTask, type DetectionData } from '../src-main/train/tasks/detect/task'
 import { train } from '../src-main/train/trainer'
+import { noiseScene, SCENE_SIZE } from '../test/unit/helpers/detection-scenes'
 import { serve, type ServedHost } from './host'
 
 /**
@@ -16,7 +19,8 @@ import { serve, type ServedHost } from './host'
  * CNN on Chromium's WebGL and WebGPU, driven over a MessagePort by this process exactly as the
  * trainer process drives it in the app (train/remote/client.ts), and its losses match the same run
  * trained here on the `cpu` backend (WebGPU at every step; WebGL, which drifts on SwiftShader, over
- * its first epoch). A perturbed gradient kernel breaks the WebGPU match.
+ * its first epoch). A perturbed gradient kernel breaks the WebGPU match. The detector (from scratch,
+ * with masks) trains there on WebGPU with the cpu backend's losses too.
  */
 
 const GPU_ARGS = [
@@ -223,3 +227,66 @@ for (const backend of ['webgl', 'webgpu'] as const) {
     expect(broken, `perturbed ${perturbed!.join(', ')}`).toBeGreaterThan(1e-3)
   })
 }
+
+// ---------------------------------------------------------------- the detector
+
+const DW = SCENE_SIZE
+const detectionData = (): DetectionData => ({
+  train: { width: DW, height: DW, samples: [noiseScene(1), noiseScene(2)] },
+  val: null,
+  test: null,
+  classes: 2,
+  masks: true,
+})
+const detConfig = SegmentConfig.parse({
+  task: 'segment',
+  model: 'centernet-s',
+  input: { width: DW, height: DW },
+  prototypes: 4,
+  batchSize: 2,
+  epochs: 3,
+  warmupEpochs: 0,
+  seed: 2,
+})
+const buildDet = () =>
+  buildDetector({ model: 'centernet-s', width: DW, height: DW, classes: 2, prototypes: 4, seed: 2 }).head
+
+test("trains the detector on Chromium's webgpu in the GPU worker, with the cpu backend's losses", async () => {
+  test.setTimeout(300_000)
+  const cpu: number[] = []
+  const local = buildDet()
+  const task = detectionTask(detectionData(), detConfig, null)
+  await train(local, task, detectionOptions(detConfig), { onBatch: (p) => cpu.push(p.loss) })
+  task.dispose()
+  local.dispose()
+
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto(new URL('/gpu-trainer.html', host.url).href)
+  const port = await connect(page)
+  const model = buildDet()
+  const losses: number[] = []
+  let started: BackendInfo | null = null
+  const result = await trainRemote({
+    port,
+    prefer: 'webgpu',
+    spec: { kind: 'detect', data: detectionData(), config: detConfig, backbone: null },
+    model,
+    options: detectionOptions(detConfig),
+    resume: null,
+    signal: new AbortController().signal,
+    onStarted: (b) => (started = b),
+    onBatch: (p) => losses.push(p.loss),
+  })
+  expect(errors).toEqual([])
+  expect(started!.name).toBe('webgpu')
+  expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3])
+  // One step an epoch: 3 steps, each within 1e-3 of the cpu run's (heatmap, box and mask losses).
+  expect(losses).toHaveLength(3)
+  const diff = Math.max(...losses.map((l, i) => Math.abs(l - cpu[i]!)))
+  expect(diff, `webgpu ${losses.join(', ')}\ncpu ${cpu.join(', ')}`).toBeLessThan(1e-3)
+  expect(Math.abs(cpu[2]! - cpu[0]!)).toBeGreaterThan(1e-3)
+  model.dispose()
+  await page.close()
+})

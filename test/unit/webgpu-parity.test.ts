@@ -19,15 +19,9 @@ import { buildModel } from '../../src-main/train/tasks/classify/models/builder'
 import { PRESETS } from '../../src-main/train/tasks/classify/models/presets'
 import { cellCentres, detectionLoss } from '../../src-main/train/tasks/detect/loss'
 import { buildDetector, runDetector } from '../../src-main/train/tasks/detect/model'
-import {
-  letterboxFor,
-  maskBox,
-  type DetectionSample,
-  type Instance,
-} from '../../src-main/train/tasks/detect/sample'
 import { buildTargets, STRIDE } from '../../src-main/train/tasks/detect/targets'
-import { encodeBitmap } from '../../src-shared/domain/rle'
 import { seededRandom } from '../../src-shared/domain/random'
+import { noiseScene, SCENE_SIZE } from './helpers/detection-scenes'
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json'
 if (!process.env.VK_ICD_FILENAMES && fs.existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD
@@ -116,29 +110,8 @@ const cnnLoss = (m: tf.LayersModel) =>
 
 // ---------------------------------------------------------------- the detector (from scratch, 64×64)
 
-const W = 64
-function scene(seed: number): DetectionSample {
-  const r = seededRandom(seed)
-  const pixels = Uint8Array.from({ length: W * W * 3 }, () => Math.floor(r() * 255))
-  const instances: Instance[] = [
-    [8, 10, 20, 16],
-    [34, 30, 22, 26],
-  ].map(([x, y, w, h], i) => {
-    const mask = { x: x!, y: y!, width: w!, height: h!, data: new Uint8Array(w! * h!).fill(1) }
-    return { classIndex: i, mask, box: maskBox(mask)!, crowd: false }
-  })
-  const truth = instances.map((inst) => {
-    const [x0, y0, x1, y1] = inst.box
-    return {
-      classIndex: inst.classIndex,
-      box: [x0, y0, x1 - x0, y1 - y0] as [number, number, number, number],
-      mask: encodeBitmap(inst.mask!, W, W),
-      crowd: false,
-    }
-  })
-  return { imageId: seed, pixels, instances, letterbox: letterboxFor(W, W, W, W), truth }
-}
-const samples = [scene(1), scene(2)]
+const W = SCENE_SIZE
+const samples = [noiseScene(1), noiseScene(2)]
 const targets = buildTargets(samples, { batch: 2, gridW: W / STRIDE, gridH: W / STRIDE, classes: 2 }, true)
 const detX = Float32Array.from(samples.flatMap((s) => Array.from(s.pixels, (p) => p / 255)))
 const buildDet = () =>
