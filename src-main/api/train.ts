@@ -43,7 +43,7 @@ import type { AppContext, HandlerMap } from './context'
 import { detectionErrors } from './review'
 
 /** The backend a run will most likely get, without loading tfjs here (runs load it in their own process). */
-function expectedBackend(): BackendInfo {
+function expectedBackend(gpuWorker: boolean): BackendInfo {
   const req = createRequire(__filename)
   const tried: BackendInfo['tried'] = []
   for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -66,7 +66,11 @@ function expectedBackend(): BackendInfo {
   return {
     name: 'wasm',
     reason:
-      (webgpu ? 'WebGPU is tried first when a run starts, where a GPU adapter is found; ' : '') +
+      (gpuWorker
+        ? "WebGPU, then WebGL, in Chromium's GPU worker are tried first when a run starts, where a GPU is found; "
+        : webgpu
+          ? 'WebGPU is tried first when a run starts, where a GPU adapter is found; '
+          : '') +
       'no native TensorFlow package is installed (it is optional); wasm is next (confirmed when a run starts)',
     tried,
   }
@@ -103,7 +107,7 @@ export function trainHandlers(ctx: AppContext, runner: TrainRunner): HandlerMap<
   }
 
   return {
-    'train.backend': () => expectedBackend(),
+    'train.backend': () => expectedBackend(runner.hasGpuWorker),
     'train.tasks': () => {
       const db = ctx.requireDb()
       return taskNames().map((task) => {

@@ -148,6 +148,9 @@ describe('remote training (the GPU worker route)', () => {
     let remote: RunDetail
     try {
       await quadrantProject(app, 'remote')
+      // Before a run, the Train tab says the GPU worker is tried first.
+      const expected = await ok<{ reason: string }>(app.dispatch('train.backend', {}))
+      expect(expected.reason).toMatch(/GPU worker are tried first/)
       const { runId } = await ok<{ runId: number }>(
         app.dispatch('train.start', { config: { ...config, pinnedImageIds: await pins(app) } }),
       )

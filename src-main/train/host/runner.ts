@@ -62,6 +62,11 @@ export class TrainRunner {
     private readonly workerPath: string | null = builtWorkerPath(),
   ) {}
 
+  /** Whether runs may train in a GPU worker (Electron's hidden trainer window). */
+  get hasGpuWorker(): boolean {
+    return !!this.ctx.gpuHost
+  }
+
   get activeRunId(): number | null {
     return this.active?.runId ?? null
   }
