@@ -2,8 +2,9 @@
 // `npm run bench`: every benchmark, one after another; one JSON object on stdout with each result
 // (each also lands in bench-results/<name>.json). `npm run bench -- train` runs only that one;
 // `npm run bench -- train --epochs 40` passes its options on. Each scripts/bench/<name>.mjs is one:
-// detect, editor, formats, foundation, recipes (the `auto` classification recipe next to
-// seed-cnn on 50 Fashion-MNIST images per class and on the demo project), train.
+// backends (one training step on each backend, next to PyTorch), detect, editor, formats,
+// foundation, mnist, recipes (the `auto` classification recipe next to seed-cnn on 50
+// Fashion-MNIST images per class and on the demo project), train, transfer.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'

@@ -38,6 +38,8 @@ import { openDemoProject } from './project/demo'
 import { SCENE_PRESETS, writeCocoSceneSet, type SceneSplit } from './project/scenes'
 import { defaultDemoDir, rendererDir, resourcesDir } from './paths'
 
+type Backend = (typeof BACKENDS)[number]
+
 /** The headless face of Smallset: the same services as the app, driven from a terminal. */
 
 function fail(message: string): never {
@@ -642,8 +644,12 @@ program
   .addOption(
     new Option('--task <task>', 'detect or segment').choices(['detect', 'segment']).default('segment'),
   )
+  .addOption(new Option('--backend <name>', 'force a backend').choices([...BACKENDS]))
   .action(
-    async (dir: string, o: { steps: number; warmup: number; out?: string; task: 'detect' | 'segment' }) => {
+    async (
+      dir: string,
+      o: { steps: number; warmup: number; out?: string; task: 'detect' | 'segment'; backend?: Backend },
+    ) => {
       const app = new SmallsetApp()
       openOrFail(app, dir)
       try {
@@ -652,9 +658,9 @@ program
           import('./train/backends/select'),
           import('./train/host/native'),
         ])
-        await selectBackend(probeNative())
+        const backend = await selectBackend(probeNative(), o.backend)
         const r = await benchDetector(app.requireDb(), dir, { ...o, out: o.out ?? null })
-        process.stdout.write(JSON.stringify(r) + '\n')
+        process.stdout.write(JSON.stringify({ ...r, backend_detail: backend.tried.at(-1)?.detail }) + '\n')
       } catch (e) {
         fail(e instanceof Error ? e.message : String(e))
       } finally {
@@ -662,6 +668,41 @@ program
       }
       // Dawn for Node (WebGPU) keeps the process alive on its own.
       process.exitCode = 0
+      setTimeout(() => process.exit(), 50).unref()
+    },
+  )
+
+program
+  .command('dev-bench-step', { hidden: true })
+  .description("benchmark: time a seed recipe's training step on one backend (seeded random images)")
+  .addOption(
+    new Option('--model <preset>', 'the recipe')
+      .choices(['seed-cnn', 'seed-cats-dogs', 'seed-mlp'])
+      .default('seed-cnn'),
+  )
+  .option('--steps <n>', 'steps to time', int, 20)
+  .option('--warmup <n>', 'steps left out of the timing', int, 3)
+  .addOption(new Option('--backend <name>', 'force a backend').choices([...BACKENDS]))
+  .action(
+    async (o: {
+      model: 'seed-cnn' | 'seed-cats-dogs' | 'seed-mlp'
+      steps: number
+      warmup: number
+      backend?: Backend
+    }) => {
+      try {
+        const [{ benchStep }, { selectBackend }, { probeNative }] = await Promise.all([
+          import('./train/tasks/classify/bench.node'),
+          import('./train/backends/select'),
+          import('./train/host/native'),
+        ])
+        const backend = await selectBackend(probeNative(), o.backend)
+        const r = await benchStep(o)
+        process.stdout.write(JSON.stringify({ ...r, backend_detail: backend.tried.at(-1)?.detail }) + '\n')
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e))
+      }
+      // Dawn for Node (WebGPU) keeps the process alive on its own.
       setTimeout(() => process.exit(), 50).unref()
     },
   )
