@@ -209,6 +209,45 @@ describe('remote training (the GPU worker route)', () => {
     }
   }, 120_000)
 
+  it('cancels a remote run mid-way, keeps the epochs it stored, and resumes it from them', async () => {
+    const host = threadHost()
+    const app = new SmallsetApp({ gpuHost: host })
+    try {
+      await quadrantProject(app, 'cancel')
+      const { runId } = await ok<{ runId: number }>(
+        app.dispatch('train.start', { config: { ...config, epochs: 30 } }),
+      )
+      const firstEpoch = new Promise<void>((resolve) => {
+        const off = app.onEvent((event) => {
+          if (event !== 'train.epoch') return
+          off()
+          resolve()
+        })
+      })
+      const end = finished(app, runId)
+      await firstEpoch
+      await ok(app.dispatch('train.cancel', { runId }))
+      const cancelled = await end
+      expect(cancelled.status).toBe('cancelled')
+      const kept = await ok<RunDetail>(app.dispatch('runs.get', { runId }))
+      expect(kept.history.length).toBeGreaterThanOrEqual(1)
+      expect(kept.history.length).toBeLessThan(30)
+
+      const resumed = finished(app, runId)
+      await ok(app.dispatch('train.resume', { runId }))
+      const again = await resumed
+      expect(again.status, again.summary.error ?? '').toBe('done')
+      const done = await ok<RunDetail>(app.dispatch('runs.get', { runId }))
+      expect(done.history.map((h) => h.epoch)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+      expect(host.connects).toBe(2)
+      expect(done.history.slice(0, kept.history.length).map((h) => h.loss)).toEqual(
+        kept.history.map((h) => h.loss),
+      )
+    } finally {
+      app.close()
+    }
+  }, 120_000)
+
   it.skipIf(!fashionMnistAvailable())(
     `trains a detector remotely, its backbone sent along, with the figures of the run in place${
       fashionMnistAvailable() ? '' : ' (skipped: no Fashion-MNIST at /usr/share/datasets/fashion-mnist)'
