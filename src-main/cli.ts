@@ -492,6 +492,9 @@ program
         : (d.summary.testMetrics ?? {})),
     }
     if (o.json) out(summary)
+    else if (!history.length && summary.error)
+      // Failed before its first epoch (no backend started, bad data): only the reason says anything.
+      out(`run ${runId} ${summary.status}: ${printable(summary.error)}`)
     else
       out(
         `run ${runId} ${summary.status}: ` +

@@ -131,6 +131,18 @@ describe('smallset train on a real Fashion-MNIST slice', () => {
     )
   }, 240_000)
 
+  it('a backend that cannot start here fails the run at once, with the reason and exit code 1', async () => {
+    const dir = await sliceProject(200, 50)
+    const r = await smallset('train', dir, '--model', 'seed-mlp', '--epochs', '1', '--backend', 'webgl').then(
+      (x) => ({ code: 0, stdout: x.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    )
+    expect(r.code).toBe(1)
+    expect(r.stdout.trim()).toMatch(
+      /^run \d+ failed: no TensorFlow\.js backend could start: webgl: WebGL runs only in Chromium/,
+    )
+  })
+
   it('runs the cats-vs-dogs recipe (180×180 RGB, augmentation, dropout) on a class-per-folder tree', async () => {
     // No cat or dog photos are available offline: sandals play cats and sneakers dogs, as
     // train/valid/test class folders of real Fashion-MNIST images, upscaled to RGB by the loader.
